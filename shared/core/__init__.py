@@ -1,0 +1,1 @@
+"""Pure code: canonical JSON, manifests, diff, plans, retention. No I/O, no clock, no logging."""

@@ -1,0 +1,134 @@
+"""Snapshot manifests: the small, write-once document that says what one backup stored.
+
+A manifest lists, per subscription, whether it was backed up and, per integration, the content
+hash of its stored config. It is written after every object it names, so a manifest that exists
+never claims more than was stored. Manifests chain: each carries the hash of the previous
+complete manifest's bytes, which makes a removed or edited snapshot detectable.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.core.canonical import canonical_bytes, content_hash
+
+MANIFEST_FORMAT_VERSION = 1
+
+# 20261204T020000Z-3f9a1c: UTC second, then a random suffix, so ids sort by time and two backups
+# started in the same second still get distinct ids.
+SNAPSHOT_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+
+
+class Trigger(StrEnum):
+    TIMER = "timer"
+    HTTP = "http"
+    CLI = "cli"
+    PRE_RESTORE = "pre-restore"
+
+
+class SnapshotStatus(StrEnum):
+    COMPLETE = "complete"  # every subscription discovered was backed up
+    PARTIAL = "partial"  # some subscriptions were skipped or failed; each says why
+    FAILED = "failed"  # nothing could be backed up
+
+
+class SubscriptionStatus(StrEnum):
+    COMPLETE = "complete"
+    SKIPPED = "skipped"  # deliberately not read (e.g. no API key configured)
+    FAILED = "failed"  # reading it failed; ``reason`` says how
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IntegrationEntry(_Frozen):
+    """One stored integration config, by reference."""
+
+    id: str
+    label: str  # human label from transactionType / sender / receiver
+    hash: str  # sha256 of the canonical JSON bytes; the object's content address
+    size: int  # byte length of the canonical JSON
+    updated_by: str | None = None  # the config's updatedBy, for attribution without a read
+    updated_at: str | None = None  # the config's updatedAtUtc, as the API wrote it
+
+
+class SubscriptionEntry(_Frozen):
+    subscription_id: str
+    name: str | None = None
+    status: SubscriptionStatus
+    reason: str | None = None  # why it was skipped or failed; never holds a secret
+    integrations: tuple[IntegrationEntry, ...] = ()
+
+
+class SnapshotManifest(_Frozen):
+    format_version: Literal[1] = MANIFEST_FORMAT_VERSION
+    snapshot_id: str
+    trigger: Trigger
+    status: SnapshotStatus
+    started_at: datetime
+    finished_at: datetime
+    previous_snapshot_id: str | None = None  # the previous complete snapshot
+    previous_manifest_hash: str | None = None  # sha256 of that manifest's stored bytes
+    subscriptions: tuple[SubscriptionEntry, ...] = ()
+    warnings: tuple[str, ...] = ()
+    note: str | None = Field(default=None, description="free text, e.g. the restore it preceded")
+
+    def integration_count(self) -> int:
+        return sum(len(s.integrations) for s in self.subscriptions)
+
+    def find_integration(self, integration_id: str) -> tuple[SubscriptionEntry, IntegrationEntry]:
+        """The subscription and entry of ``integration_id``; ``KeyError`` when not in it."""
+        for subscription in self.subscriptions:
+            for entry in subscription.integrations:
+                if entry.id == integration_id:
+                    return subscription, entry
+        raise KeyError(integration_id)
+
+    def referenced_hashes(self) -> frozenset[str]:
+        return frozenset(e.hash for s in self.subscriptions for e in s.integrations)
+
+
+def new_snapshot_id(at: datetime, suffix: str) -> str:
+    """A snapshot id for time ``at`` (any timezone; stored as UTC) and a 6-hex-digit suffix."""
+    if not re.fullmatch(r"[0-9a-f]{6}", suffix):
+        raise ValueError("snapshot id suffix must be 6 lowercase hex digits")
+    return f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{suffix}"
+
+
+def is_snapshot_id(value: str) -> bool:
+    return bool(SNAPSHOT_ID_PATTERN.fullmatch(value))
+
+
+def integration_label(config: dict) -> str:
+    """``transactionType: sender → receiver``, from whichever parts the config has."""
+    parts = [str(config[k]) for k in ("sender", "receiver") if config.get(k)]
+    route = " → ".join(parts)
+    kind = config.get("transactionType")
+    if kind and route:
+        return f"{kind}: {route}"
+    return str(kind or route or config.get("id") or "(unnamed)")
+
+
+def overall_status(subscriptions: tuple[SubscriptionEntry, ...]) -> SnapshotStatus:
+    """complete when all were backed up; failed when none was (or none exist); else partial."""
+    done = sum(1 for s in subscriptions if s.status is SubscriptionStatus.COMPLETE)
+    if subscriptions and done == len(subscriptions):
+        return SnapshotStatus.COMPLETE
+    if done == 0:
+        return SnapshotStatus.FAILED
+    return SnapshotStatus.PARTIAL
+
+
+def manifest_bytes(manifest: SnapshotManifest) -> bytes:
+    """The stored form of a manifest: canonical JSON of its model dump."""
+    return canonical_bytes(manifest.model_dump(mode="json"))
+
+
+def manifest_hash(manifest: SnapshotManifest) -> str:
+    return content_hash(manifest_bytes(manifest))

@@ -1,0 +1,299 @@
+"""The backup use case: every subscription's integrations into one immutable snapshot.
+
+Order of work, which is what makes a snapshot trustworthy:
+
+1. discover subscriptions (``GET /v2/subscriptions``) and pair each with its API key;
+2. per subscription (a bounded number at once) read the integrations and store each config as a
+   content-addressed object; configs whose hash the previous snapshot already holds are not
+   written again;
+3. only then write the manifest, which names nothing that is not already stored. A crash before
+   this step leaves unreferenced objects (prune collects them), never a snapshot that lies.
+
+A subscription that cannot be read is recorded as ``skipped`` or ``failed`` with its reason while
+the others complete. A storage failure aborts the run: no manifest is written, and the error
+names the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets as _random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from shared.clock import Clock
+from shared.connxio import ConnxioClient
+from shared.connxio.models import IntegrationView
+from shared.core.canonical import canonical_bytes, content_hash
+from shared.core.manifest import (
+    IntegrationEntry,
+    SnapshotManifest,
+    SnapshotStatus,
+    SubscriptionEntry,
+    SubscriptionStatus,
+    Trigger,
+    integration_label,
+    new_snapshot_id,
+    overall_status,
+)
+from shared.errors import ConnxioAuthError, ConnxioError, ObjectExistsError
+from shared.store.repository import SnapshotRepository
+
+log = logging.getLogger("cxbackup.backup")
+
+NO_KEY_REASON = (
+    "no API key configured for this subscription: add it to CONNXIO_API_KEYS "
+    "(API keys are subscription-scoped)"
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    manifest: SnapshotManifest
+    objects_written: int
+    bytes_written: int
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
+class _DiscoveredSubscription:
+    subscription_id: str
+    name: str | None
+
+
+class BackupService:
+    """Takes snapshots. One instance may run several backups at once."""
+
+    def __init__(
+        self,
+        *,
+        client: ConnxioClient,
+        repository: SnapshotRepository,
+        api_keys: Mapping[str, str],
+        clock: Clock,
+        concurrency: int = 8,
+        write_concurrency: int = 32,
+        make_suffix: Callable[[], str] = lambda: _random.token_hex(3),
+        assess: Callable[[SnapshotManifest | None, SnapshotManifest], tuple[str, ...]]
+        | None = None,
+    ) -> None:
+        self._client = client
+        self._repository = repository
+        self._api_keys = dict(api_keys)
+        self._clock = clock
+        self._concurrency = concurrency
+        self._write_slots = asyncio.Semaphore(write_concurrency)
+        self._make_suffix = make_suffix
+        self._assess = assess
+
+    async def run(
+        self,
+        trigger: Trigger,
+        *,
+        subscription_ids: Iterable[str] | None = None,
+        note: str | None = None,
+        progress: Progress | None = None,
+    ) -> BackupResult:
+        """Take one snapshot; ``subscription_ids`` limits it to those (e.g. a pre-restore one)."""
+        started_at = self._clock.now()
+        started = time.perf_counter()
+        say = progress or (lambda _message: None)
+        previous_complete = await self._repository.latest_manifest(status=SnapshotStatus.COMPLETE)
+        latest_any = await self._repository.latest_manifest()
+        # Hashes known to be stored already: skipping them makes an unchanged estate cost one
+        # manifest. Only hashes of manifests that still exist count, and prune never deletes an
+        # object a kept manifest references, so they are still there.
+        known: set[str] = set()
+        for manifest in (previous_complete, latest_any):
+            if manifest is not None:
+                known |= manifest.referenced_hashes()
+
+        wanted = set(subscription_ids) if subscription_ids is not None else None
+        discovered, discovery_problem = await self._discover(wanted)
+        say(f"found {len(discovered)} subscription(s)")
+        counters = _Counters()
+        semaphore = asyncio.Semaphore(self._concurrency)
+
+        async def one(sub: _DiscoveredSubscription) -> SubscriptionEntry:
+            async with semaphore:
+                entry = await self._backup_subscription(sub, known, counters)
+                say(
+                    f"subscription {sub.name or sub.subscription_id}: {entry.status.value}"
+                    f" ({len(entry.integrations)} integrations)"
+                )
+                return entry
+
+        entries = tuple(
+            sorted(
+                await asyncio.gather(*(one(s) for s in discovered)),
+                key=lambda e: e.subscription_id,
+            )
+        )
+        status = overall_status(entries)
+        warnings: list[str] = []
+        if discovery_problem:
+            warnings.append(discovery_problem)
+        manifest = SnapshotManifest(
+            snapshot_id=new_snapshot_id(started_at, self._make_suffix()),
+            trigger=trigger,
+            status=status,
+            started_at=started_at,
+            finished_at=self._clock.now(),
+            previous_snapshot_id=previous_complete.snapshot_id if previous_complete else None,
+            previous_manifest_hash=(
+                content_hash(await self._repository.read_manifest_bytes(previous_complete.snapshot_id))
+                if previous_complete
+                else None
+            ),
+            subscriptions=entries,
+            warnings=tuple(warnings),
+            note=note,
+        )
+        if self._assess is not None:
+            extra = self._assess(previous_complete, manifest)
+            if extra:
+                manifest = manifest.model_copy(update={"warnings": manifest.warnings + extra})
+        manifest = await self._write_manifest(manifest)
+        duration = time.perf_counter() - started
+        log.info(
+            "backup %s finished: %s, %d subscription(s), %d integration(s), %d object(s) written",
+            manifest.snapshot_id,
+            manifest.status.value,
+            len(manifest.subscriptions),
+            manifest.integration_count(),
+            counters.objects,
+            extra={
+                "event": "backup.finished",
+                "snapshot_id": manifest.snapshot_id,
+                "trigger": manifest.trigger.value,
+                "status": manifest.status.value,
+                "subscriptions": len(manifest.subscriptions),
+                "integrations": manifest.integration_count(),
+                "objects_written": counters.objects,
+                "bytes_written": counters.bytes,
+                "duration_ms": round(duration * 1000),
+            },
+        )
+        return BackupResult(manifest, counters.objects, counters.bytes, duration)
+
+    async def _write_manifest(self, manifest: SnapshotManifest) -> SnapshotManifest:
+        """Write-once; on the (rare) id collision, draw a new suffix rather than overwrite."""
+        for _ in range(5):
+            try:
+                await self._repository.put_manifest(manifest)
+                return manifest
+            except ObjectExistsError:
+                fresh = new_snapshot_id(manifest.started_at, self._make_suffix())
+                manifest = manifest.model_copy(update={"snapshot_id": fresh})
+        raise ObjectExistsError(
+            f"could not find a free snapshot id for {manifest.started_at.isoformat()} "
+            f"in {self._repository.description}"
+        )
+
+    async def _discover(
+        self, wanted: set[str] | None
+    ) -> tuple[list[_DiscoveredSubscription], str | None]:
+        """Subscriptions to back up, and a warning when discovery itself failed.
+
+        ``GET /v2/subscriptions`` is asked with each configured key in turn until one answers.
+        Subscriptions that have a key but are not listed are still backed up: a key is proof
+        enough that the subscription exists. When discovery fails entirely, the keyed
+        subscriptions are backed up and the snapshot carries a warning.
+        """
+        listed: dict[str, str | None] = {}
+        problem: str | None = None
+        for subscription_id, key in self._api_keys.items():
+            try:
+                subscriptions = await self._client.list_subscriptions(key)
+            except ConnxioError as error:
+                problem = f"subscription discovery failed with the key of {subscription_id}: {error}"
+                continue
+            listed = {s["id"]: s.get("name") for s in subscriptions if s.get("id")}
+            problem = None
+            break
+        found = [
+            _DiscoveredSubscription(sid, listed.get(sid))
+            for sid in sorted(set(listed) | set(self._api_keys))
+        ]
+        if wanted is not None:
+            found = [s for s in found if s.subscription_id in wanted]
+            found += [
+                _DiscoveredSubscription(sid, None)
+                for sid in sorted(wanted - {s.subscription_id for s in found})
+            ]
+        return found, problem
+
+    async def _backup_subscription(
+        self, sub: _DiscoveredSubscription, known: set[str], counters: _Counters
+    ) -> SubscriptionEntry:
+        key = self._api_keys.get(sub.subscription_id)
+        base = {"subscription_id": sub.subscription_id, "name": sub.name}
+        if key is None:
+            return SubscriptionEntry(**base, status=SubscriptionStatus.SKIPPED, reason=NO_KEY_REASON)
+        try:
+            configs = await self._client.list_integrations(key)
+        except ConnxioAuthError as error:
+            return SubscriptionEntry(
+                **base,
+                status=SubscriptionStatus.FAILED,
+                reason=f"{error}; check the API key for this subscription in CONNXIO_API_KEYS",
+            )
+        except ConnxioError as error:
+            return SubscriptionEntry(**base, status=SubscriptionStatus.FAILED, reason=str(error))
+
+        entries: list[IntegrationEntry] = []
+        problems: list[str] = []
+
+        async def store(config: dict) -> None:
+            try:
+                view = IntegrationView.model_validate(config)
+            except ValidationError:
+                problems.append("an integration without a usable id was returned; not stored")
+                return
+            data = canonical_bytes(config)
+            digest = content_hash(data)
+            if digest not in known:
+                async with self._write_slots:
+                    stored = await self._repository.put_object(data)
+                if stored.written:
+                    counters.add(len(data))
+            entries.append(
+                IntegrationEntry(
+                    id=view.id,
+                    label=integration_label(config),
+                    hash=digest,
+                    size=len(data),
+                    updated_by=view.updatedBy,
+                    updated_at=view.updatedAtUtc,
+                )
+            )
+
+        await asyncio.gather(*(store(c) for c in configs))
+        if problems:
+            return SubscriptionEntry(
+                **base,
+                status=SubscriptionStatus.FAILED,
+                reason=f"{len(problems)} integration(s) could not be read: {problems[0]}",
+                integrations=tuple(sorted(entries, key=lambda e: e.id)),
+            )
+        return SubscriptionEntry(
+            **base,
+            status=SubscriptionStatus.COMPLETE,
+            integrations=tuple(sorted(entries, key=lambda e: e.id)),
+        )
+
+
+class _Counters:
+    def __init__(self) -> None:
+        self.objects = 0
+        self.bytes = 0
+
+    def add(self, size: int) -> None:
+        self.objects += 1
+        self.bytes += size

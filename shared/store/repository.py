@@ -1,0 +1,228 @@
+"""The snapshot repository: cxbackup's storage layout on top of any ``Backend``.
+
+::
+
+    objects/<sha256[:2]>/<sha256>.json   one integration config, canonical JSON; write-once
+    snapshots/<snapshot-id>.json         a manifest; write-once, written after all its objects
+    audits/<snapshot-id>.json            the audit of that snapshot against the previous complete one
+    plans/<plan-id>.json                 stored restore plans
+    restores/<run-id>.json               restore reports
+    state/...                            small write-once markers (acknowledgements, forget log)
+
+Backends are synchronous; the repository runs their calls on its own thread pool so that async
+services can keep many writes in flight (the default executor has only a handful of threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from shared.core.canonical import JsonValue, canonical_bytes, content_hash, parse_json
+from shared.core.manifest import (
+    SnapshotManifest,
+    SnapshotStatus,
+    is_snapshot_id,
+    manifest_bytes,
+)
+from shared.errors import (
+    CorruptObjectError,
+    InvalidNameError,
+    NotFoundError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+)
+from shared.store.backend import Backend
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+# Ids of plans, restore runs and other documents: same shape rules as storage names.
+_DOCUMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+SNAPSHOTS = "snapshots/"
+OBJECTS = "objects/"
+
+
+def object_name(digest: str) -> str:
+    if not _HASH.fullmatch(digest):
+        raise InvalidNameError(f"{digest[:80]!r} is not a sha256 content hash")
+    return f"objects/{digest[:2]}/{digest}.json"
+
+
+def snapshot_name(snapshot_id: str) -> str:
+    if not is_snapshot_id(snapshot_id):
+        raise InvalidNameError(
+            f"{snapshot_id[:80]!r} is not a snapshot id (expected e.g. 20261204T020000Z-3f9a1c)"
+        )
+    return f"{SNAPSHOTS}{snapshot_id}.json"
+
+
+def document_name(kind: str, document_id: str) -> str:
+    if not _DOCUMENT_ID.fullmatch(document_id) or ".." in document_id:
+        raise InvalidNameError(f"{document_id[:80]!r} is not a valid {kind} id")
+    return f"{kind}/{document_id}.json"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    hash: str
+    size: int
+    written: bool  # False when identical bytes were already stored
+
+
+class SnapshotRepository:
+    """Objects, manifests and documents in one backend. Safe to share across tasks."""
+
+    def __init__(self, backend: Backend, *, max_workers: int = 32) -> None:
+        self.backend = backend
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="store")
+
+    @property
+    def description(self) -> str:
+        return self.backend.description
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- objects -------------------------------------------------------------------------------
+
+    async def put_object(self, data: bytes) -> StoredObject:
+        """Store canonical bytes under their hash. Identical bytes already there are fine."""
+        digest = content_hash(data)
+        try:
+            await self._run(self.backend.create, object_name(digest), data)
+        except ObjectExistsError:
+            return StoredObject(digest, len(data), written=False)
+        return StoredObject(digest, len(data), written=True)
+
+    async def put_document_object(self, document: JsonValue) -> StoredObject:
+        return await self.put_object(canonical_bytes(document))
+
+    async def read_object(self, digest: str) -> bytes:
+        """The stored bytes of ``digest``, checked against the hash."""
+        name = object_name(digest)
+        try:
+            data = await self._run(self.backend.read, name)
+        except ObjectNotFoundError:
+            raise NotFoundError(f"object {digest} is missing from {self.description}") from None
+        if content_hash(data) != digest:
+            raise CorruptObjectError(
+                f"object {digest} in {self.description} does not match its hash; "
+                "run `cxbackup verify` and restore from another snapshot"
+            )
+        return data
+
+    async def load_document(self, digest: str) -> JsonValue:
+        data = await self.read_object(digest)
+        try:
+            return parse_json(data)
+        except ValueError:
+            raise CorruptObjectError(f"object {digest} in {self.description} is not JSON") from None
+
+    async def list_object_hashes(self) -> list[str]:
+        names = await self._run(lambda: list(self.backend.list(OBJECTS)))
+        return [n.rsplit("/", 1)[-1].removesuffix(".json") for n in names]
+
+    async def delete_object(self, digest: str) -> None:
+        await self._run(self.backend.delete, object_name(digest))
+
+    # -- manifests -----------------------------------------------------------------------------
+
+    async def put_manifest(self, manifest: SnapshotManifest) -> bytes:
+        """Write a manifest once; ``ObjectExistsError`` if the id is taken. Returns its bytes."""
+        data = manifest_bytes(manifest)
+        await self._run(self.backend.create, snapshot_name(manifest.snapshot_id), data)
+        return data
+
+    async def list_snapshot_ids(self) -> list[str]:
+        """Every snapshot id, oldest first (ids sort in time order)."""
+        names = await self._run(lambda: list(self.backend.list(SNAPSHOTS)))
+        ids = [n.removeprefix(SNAPSHOTS).removesuffix(".json") for n in names]
+        return sorted(i for i in ids if is_snapshot_id(i))
+
+    async def read_manifest_bytes(self, snapshot_id: str) -> bytes:
+        name = snapshot_name(snapshot_id)
+        try:
+            return await self._run(self.backend.read, name)
+        except ObjectNotFoundError:
+            raise NotFoundError(
+                f"snapshot {snapshot_id} does not exist in {self.description}; "
+                "list snapshots to see which do"
+            ) from None
+
+    async def read_manifest(self, snapshot_id: str) -> SnapshotManifest:
+        data = await self.read_manifest_bytes(snapshot_id)
+        try:
+            return SnapshotManifest.model_validate_json(data)
+        except ValidationError:
+            raise CorruptObjectError(
+                f"manifest of snapshot {snapshot_id} in {self.description} is not a valid "
+                "manifest; run `cxbackup verify --all`"
+            ) from None
+
+    async def delete_manifest(self, snapshot_id: str) -> None:
+        await self._run(self.backend.delete, snapshot_name(snapshot_id))
+
+    async def latest_manifest(
+        self, *, status: SnapshotStatus | None = None, before: str | None = None
+    ) -> SnapshotManifest | None:
+        """The newest manifest (with ``status``, older than snapshot ``before``); None if none."""
+        for snapshot_id in reversed(await self.list_snapshot_ids()):
+            if before is not None and snapshot_id >= before:
+                continue
+            manifest = await self.read_manifest(snapshot_id)
+            if status is None or manifest.status is status:
+                return manifest
+        return None
+
+    async def resolve_snapshot_id(self, reference: str) -> str:
+        """``latest`` → the newest snapshot id; an id → itself if it exists."""
+        if reference == "latest":
+            ids = await self.list_snapshot_ids()
+            if not ids:
+                raise NotFoundError(f"there are no snapshots in {self.description} yet")
+            return ids[-1]
+        snapshot_name(reference)  # validates the shape first: InvalidNameError
+        if not await self._run(self.backend.exists, snapshot_name(reference)):
+            raise NotFoundError(
+                f"snapshot {reference} does not exist in {self.description}; "
+                "list snapshots to see which do"
+            )
+        return reference
+
+    # -- documents: audits, plans, restore reports ----------------------------------------------
+
+    async def put_document(self, kind: str, document_id: str, model: BaseModel) -> None:
+        data = canonical_bytes(model.model_dump(mode="json"))
+        await self._run(self.backend.create, document_name(kind, document_id), data)
+
+    async def read_document(self, kind: str, document_id: str, model: type[M]) -> M:
+        name = document_name(kind, document_id)
+        try:
+            data = await self._run(self.backend.read, name)
+        except ObjectNotFoundError:
+            raise NotFoundError(
+                f"{kind.rstrip('s')} {document_id} does not exist in {self.description}"
+            ) from None
+        try:
+            return model.model_validate_json(data)
+        except ValidationError:
+            raise CorruptObjectError(f"{name} in {self.description} does not parse") from None
+
+    async def document_exists(self, kind: str, document_id: str) -> bool:
+        return await self._run(self.backend.exists, document_name(kind, document_id))
+
+    async def list_documents(self, kind: str) -> list[str]:
+        names = await self._run(lambda: list(self.backend.list(f"{kind}/")))
+        return sorted(n.removeprefix(f"{kind}/").removesuffix(".json") for n in names)

@@ -1,0 +1,1 @@
+"""Azure Functions blueprints: triggers translate to use cases and back, nothing more."""

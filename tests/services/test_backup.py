@@ -1,0 +1,223 @@
+"""The backup use case, end to end against the simulator and a real local store."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from shared.core.canonical import canonical_bytes, content_hash, parse_json
+from shared.core.manifest import SnapshotStatus, SubscriptionStatus, Trigger
+from shared.services.backup import BackupService
+from shared.simulator import Fault
+
+
+async def test_first_backup_stores_every_integration_of_every_subscription(
+    backup_service, simulator, repository
+):
+    result = await backup_service.run(Trigger.CLI)
+    manifest = result.manifest
+    assert manifest.status is SnapshotStatus.COMPLETE
+    expected = {sid: {i["id"] for i in simulator.integrations(sid)} for sid in simulator.subscription_ids}
+    stored = {s.subscription_id: {e.id for e in s.integrations} for s in manifest.subscriptions}
+    assert stored == expected
+    assert result.objects_written == sum(len(v) for v in expected.values())
+
+
+async def test_stored_object_is_the_canonical_json_the_api_returned(
+    backup_service, simulator, repository
+):
+    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    sid = simulator.subscription_ids[0]
+    live = simulator.integrations(sid)[0]
+    _, entry = manifest.find_integration(live["id"])
+    assert await repository.read_object(entry.hash) == canonical_bytes(live)
+
+
+async def test_unknown_properties_survive_backup_byte_for_byte(
+    backup_service, simulator, repository
+):
+    sid = simulator.subscription_ids[0]
+    config = simulator.integrations(sid)[0]
+    config["futureFeature"] = {"nested": {"flag": True, "list": [1, "two", None]}}
+    config["inboundConnection"]["newAdapterSetting"] = "kept"
+    simulator.put_integration(sid, config)
+    live = simulator.get_integration(sid, config["id"])
+
+    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    _, entry = manifest.find_integration(config["id"])
+    stored = await repository.read_object(entry.hash)
+    assert stored == canonical_bytes(live)
+    assert parse_json(stored)["futureFeature"]["nested"]["list"] == [1, "two", None]
+
+
+async def test_second_backup_with_nothing_changed_writes_only_its_manifest(
+    backup_service, repository
+):
+    await backup_service.run(Trigger.CLI)
+    objects_before = await repository.list_object_hashes()
+    second = await backup_service.run(Trigger.CLI)
+    assert second.objects_written == 0
+    assert await repository.list_object_hashes() == objects_before
+    assert len(await repository.list_snapshot_ids()) == 2
+
+
+async def test_backup_after_one_change_writes_one_object(backup_service, simulator):
+    await backup_service.run(Trigger.CLI)
+    sid = simulator.subscription_ids[1]
+    config = simulator.integrations(sid)[0]
+    config["description"] = "edited by a person"
+    simulator.put_integration(sid, config)
+    second = await backup_service.run(Trigger.CLI)
+    assert second.objects_written == 1
+
+
+async def test_manifest_entries_carry_label_size_and_attribution(backup_service, simulator):
+    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    sid = simulator.subscription_ids[0]
+    live = simulator.integrations(sid)[0]
+    _, entry = manifest.find_integration(live["id"])
+    assert live["transactionType"] in entry.label
+    assert entry.size == len(canonical_bytes(live))
+    assert entry.updated_by == live["updatedBy"]
+    assert entry.updated_at == live["updatedAtUtc"]
+
+
+async def test_manifests_chain_to_the_previous_complete_snapshot(backup_service, repository):
+    first = (await backup_service.run(Trigger.CLI)).manifest
+    second = (await backup_service.run(Trigger.CLI)).manifest
+    assert first.previous_snapshot_id is None
+    assert second.previous_snapshot_id == first.snapshot_id
+    assert second.previous_manifest_hash == content_hash(
+        await repository.read_manifest_bytes(first.snapshot_id)
+    )
+
+
+async def test_two_backups_in_the_same_second_both_survive(backup_service, repository):
+    first = (await backup_service.run(Trigger.TIMER)).manifest
+    second = (await backup_service.run(Trigger.HTTP)).manifest
+    assert first.snapshot_id != second.snapshot_id
+    assert first.snapshot_id[:16] == second.snapshot_id[:16]  # same UTC second
+    assert len(await repository.list_snapshot_ids()) == 2
+
+
+async def test_colliding_snapshot_id_draws_a_new_suffix(simulator, client, repository, clock):
+    suffixes = iter(["aaaaaa", "aaaaaa", "bbbbbb"])
+    service = BackupService(
+        client=client,
+        repository=repository,
+        api_keys=simulator.api_keys,
+        clock=clock,
+        make_suffix=lambda: next(suffixes),
+    )
+    first = (await service.run(Trigger.CLI)).manifest
+    second = (await service.run(Trigger.CLI)).manifest
+    assert first.snapshot_id.endswith("aaaaaa")
+    assert second.snapshot_id.endswith("bbbbbb")
+
+
+async def test_subscription_without_a_key_is_skipped_with_its_reason(
+    simulator, client, repository, clock
+):
+    keys = simulator.api_keys
+    missing = simulator.subscription_ids[2]
+    del keys[missing]
+    service = BackupService(client=client, repository=repository, api_keys=keys, clock=clock)
+    manifest = (await service.run(Trigger.CLI)).manifest
+    assert manifest.status is SnapshotStatus.PARTIAL
+    entry = next(s for s in manifest.subscriptions if s.subscription_id == missing)
+    assert entry.status is SubscriptionStatus.SKIPPED
+    assert "CONNXIO_API_KEYS" in entry.reason
+
+
+async def test_revoked_key_gives_a_partial_snapshot_with_the_others_complete(
+    backup_service, simulator
+):
+    revoked = simulator.subscription_ids[1]
+    simulator.revoke_key(revoked)
+    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    assert manifest.status is SnapshotStatus.PARTIAL
+    statuses = {s.subscription_id: s.status for s in manifest.subscriptions}
+    assert statuses.pop(revoked) is SubscriptionStatus.FAILED
+    assert set(statuses.values()) == {SubscriptionStatus.COMPLETE}
+    failed = next(s for s in manifest.subscriptions if s.subscription_id == revoked)
+    assert failed.integrations == ()
+    assert "API key" in failed.reason
+
+
+async def test_throttling_with_retry_after_is_retried_and_the_backup_completes(
+    backup_service, simulator, sleeps
+):
+    simulator.inject(
+        Fault("status", status=429, retry_after=2, path=r"/v2/integrations", times=2)
+    )
+    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    assert manifest.status is SnapshotStatus.COMPLETE
+    assert sleeps.waits.count(2) == 2
+
+
+async def test_transient_server_errors_are_retried_and_the_backup_completes(
+    backup_service, simulator
+):
+    simulator.inject(Fault("status", status=502, path=r"/v2/integrations", times=2))
+    simulator.inject(Fault("status", status=503, path=r"/v2/integrations", times=1))
+    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    assert manifest.status is SnapshotStatus.COMPLETE
+
+
+async def test_persistent_server_errors_fail_only_that_subscription(
+    backup_service, simulator
+):
+    broken = simulator.subscription_ids[0]
+    simulator.inject(
+        Fault("status", status=503, path=r"/v2/integrations", subscription_id=broken, times=None)
+    )
+    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    assert manifest.status is SnapshotStatus.PARTIAL
+    failed = next(s for s in manifest.subscriptions if s.subscription_id == broken)
+    assert failed.status is SubscriptionStatus.FAILED
+    assert "503" in failed.reason
+
+
+async def test_every_key_revoked_gives_a_failed_snapshot(backup_service, simulator):
+    for sid in simulator.subscription_ids:
+        simulator.revoke_key(sid)
+    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    assert manifest.status is SnapshotStatus.FAILED
+    assert manifest.warnings  # discovery failed too, and says so
+
+
+async def test_no_secret_value_appears_in_any_log_line_of_a_backup(
+    backup_service, simulator, caplog
+):
+    simulator.revoke_key(simulator.subscription_ids[2])  # error paths log too
+    caplog.set_level(logging.DEBUG)
+    await backup_service.run(Trigger.CLI)
+    text = "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
+    secrets = seeded_secret_values_of(simulator) | set(simulator.api_keys.values())
+    secrets.add(simulator.client_secret)
+    assert secrets
+    leaked = [s for s in secrets if s in text]
+    assert leaked == []
+
+
+def seeded_secret_values_of(simulator) -> set[str]:
+    values: set[str] = set()
+    for sid in simulator.subscription_ids:
+        for config in simulator.integrations(sid):
+            values |= _decrypted_values(config)
+    return values
+
+
+def _decrypted_values(value) -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "decryptedValue" and isinstance(item, str) and item:
+                found.add(item)
+            else:
+                found |= _decrypted_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _decrypted_values(item)
+    return found
+

@@ -1,0 +1,162 @@
+"""Chain verification: edits, deletions and reordering of stored manifests are evident."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from shared.core.canonical import content_hash
+from shared.core.chain import ChainReport, verify_chain
+from shared.core.manifest import (
+    SnapshotManifest,
+    SnapshotStatus,
+    Trigger,
+    manifest_bytes,
+    new_snapshot_id,
+)
+
+START = datetime(2026, 12, 1, 2, tzinfo=UTC)
+
+Entries = list[tuple[str, bytes]]
+
+
+def build_chain(statuses: list[SnapshotStatus]) -> Entries:
+    """Manifests one day apart, each linked to the previous complete one as a backup would."""
+    entries: Entries = []
+    previous: tuple[str, bytes] | None = None
+    for day, status in enumerate(statuses):
+        at = START + timedelta(days=day)
+        manifest = SnapshotManifest(
+            snapshot_id=new_snapshot_id(at, "abc123"),
+            trigger=Trigger.TIMER,
+            status=status,
+            started_at=at,
+            finished_at=at + timedelta(minutes=5),
+            previous_snapshot_id=previous[0] if previous else None,
+            previous_manifest_hash=(content_hash(previous[1]) if previous else None),
+        )
+        data = manifest_bytes(manifest)
+        entries.append((manifest.snapshot_id, data))
+        if status is SnapshotStatus.COMPLETE:
+            previous = (manifest.snapshot_id, data)
+    return entries
+
+
+def complete_chain(n: int) -> Entries:
+    return build_chain([SnapshotStatus.COMPLETE] * n)
+
+
+def edit(entries: Entries, index: int, **changes: object) -> Entries:
+    sid, data = entries[index]
+    changed = SnapshotManifest.model_validate_json(data).model_copy(update=changes)
+    return [*entries[:index], (sid, manifest_bytes(changed)), *entries[index + 1 :]]
+
+
+def test_intact_chain_is_ok() -> None:
+    report = verify_chain(complete_chain(4))
+    assert report.ok
+    assert (report.checked, report.verified_links) == (4, 3)
+
+
+def test_chain_with_partial_snapshots_links_them_to_the_previous_complete_one() -> None:
+    statuses = [SnapshotStatus.COMPLETE, SnapshotStatus.PARTIAL, SnapshotStatus.FAILED]
+    report = verify_chain(build_chain([*statuses, SnapshotStatus.COMPLETE]))
+    assert report.ok
+    assert report.verified_links == 3
+
+
+def test_empty_repository_is_ok() -> None:
+    assert verify_chain([]).ok
+
+
+def test_edited_manifest_is_reported_as_hash_mismatch_naming_it() -> None:
+    entries = edit(complete_chain(3), 1, warnings=("quietly edited",))
+    report = verify_chain(entries)
+    assert not report.ok
+    assert [(p.snapshot_id, p.kind) for p in report.problems] == [(entries[1][0], "hash_mismatch")]
+
+
+def test_edit_seen_by_several_successors_is_reported_once() -> None:
+    entries = build_chain(
+        [SnapshotStatus.COMPLETE, SnapshotStatus.PARTIAL, SnapshotStatus.COMPLETE]
+    )
+    entries = edit(entries, 0, note="edited")
+    report = verify_chain(entries)
+    assert [(p.snapshot_id, p.kind) for p in report.problems] == [(entries[0][0], "hash_mismatch")]
+
+
+def test_deleted_manifest_is_reported_as_missing_previous_naming_it() -> None:
+    entries = complete_chain(3)
+    deleted = entries.pop(1)
+    report = verify_chain(entries)
+    assert [(p.snapshot_id, p.kind) for p in report.problems] == [(deleted[0], "missing_previous")]
+
+
+def test_manifest_forgotten_by_prune_is_not_a_problem() -> None:
+    entries = complete_chain(3)
+    forgotten = entries.pop(0)
+    report = verify_chain(entries, forgotten=frozenset({forgotten[0]}))
+    assert report.ok
+    assert report.verified_links == 1
+
+
+def test_forgotten_manifest_still_stored_is_still_hash_checked() -> None:
+    entries = edit(complete_chain(2), 0, note="edited")
+    report = verify_chain(entries, forgotten=frozenset({entries[0][0]}))
+    assert [p.kind for p in report.problems] == ["hash_mismatch"]
+
+
+def test_unparseable_manifest_is_reported_without_echoing_its_content() -> None:
+    entries = complete_chain(2)
+    entries[1] = (entries[1][0], b'{"secret": "hunter2"}')
+    report = verify_chain(entries)
+    assert [(p.snapshot_id, p.kind) for p in report.problems] == [(entries[1][0], "unparseable")]
+    assert "hunter2" not in report.problems[0].detail
+
+
+def test_unparseable_manifest_is_still_hash_checked_by_its_successor() -> None:
+    entries = complete_chain(2)
+    entries[0] = (entries[0][0], b"not json")
+    kinds = {p.kind for p in verify_chain(entries).problems}
+    assert kinds == {"unparseable", "hash_mismatch"}
+
+
+def test_manifest_stored_under_another_snapshots_name_is_reported() -> None:
+    entries = complete_chain(2)
+    entries.append(("20261231T000000Z-ffffff", entries[1][1]))
+    report = verify_chain(entries)
+    assert [(p.snapshot_id, p.kind) for p in report.problems] == [
+        ("20261231T000000Z-ffffff", "id_mismatch")
+    ]
+
+
+def test_entries_out_of_id_order_are_reported() -> None:
+    entries = complete_chain(3)
+    entries[1], entries[2] = entries[2], entries[1]
+    report = verify_chain(entries)
+    assert [(p.snapshot_id, p.kind) for p in report.problems] == [(entries[2][0], "order")]
+
+
+def test_manifest_naming_a_later_snapshot_as_previous_is_reported() -> None:
+    entries = complete_chain(2)
+    later_id = entries[1][0]
+    entries = edit(entries, 0, previous_snapshot_id=later_id, previous_manifest_hash="0" * 64)
+    kinds = {(p.snapshot_id, p.kind) for p in verify_chain(entries).problems}
+    assert (entries[0][0], "order") in kinds
+
+
+def test_manifest_claiming_to_be_first_after_a_complete_one_is_reported() -> None:
+    entries = complete_chain(3)
+    entries = edit(entries, 2, previous_snapshot_id=None, previous_manifest_hash=None)
+    report = verify_chain(entries)
+    assert [(p.snapshot_id, p.kind) for p in report.problems] == [(entries[2][0], "order")]
+
+
+def test_report_cannot_claim_ok_with_problems() -> None:
+    with pytest.raises(ValidationError):
+        ChainReport(
+            ok=True,
+            problems=({"snapshot_id": "x", "kind": "order", "detail": "d"},),
+        )
