@@ -28,7 +28,7 @@ param environmentName string
 @description('Region for every resource; it must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
 param location string = resourceGroup().location
 
-@description('Object id of the user or service principal running the deployment (azd fills AZURE_PRINCIPAL_ID). It gets Key Vault Secrets Officer on the vault so it can set the secrets. Empty: no assignment.')
+@description('Object id of the user or service principal running the deployment (azd fills AZURE_PRINCIPAL_ID). It gets Key Vault Secrets Officer on the vault (to set the secrets) and Storage Blob Data Reader on the backup container (to look at snapshots). Empty: no assignments.')
 param principalId string = ''
 
 // Connxio ---------------------------------------------------------------------------------------
@@ -101,25 +101,32 @@ param enableImmutability bool = false
 @description('Days each blob version stays immutable when enableImmutability is true. Prune cannot delete a blob younger than this, so keep it at or below the age at which retention lets snapshots go.')
 param immutabilityDays int = 14
 
+@description('Set to true once the immutability policy has been locked by hand: a locked policy can only be extended (az storage container immutability-policy extend), and deployments then leave it alone.')
+param immutabilityPolicyLocked bool = false
+
 // Schedule, retention, guard --------------------------------------------------------------------
 
 @description('NCRONTAB (with seconds) of the nightly backup, in UTC (BACKUP_SCHEDULE).')
 param backupSchedule string = '0 0 2 * * *'
 
 @minValue(0)
+@description('Retention: keep the newest N snapshots (RETENTION_KEEP_LAST).')
 param retentionKeepLast int = 7
 
 @minValue(0)
+@description('Retention: keep the last snapshot of each of the last N days (RETENTION_KEEP_DAILY).')
 param retentionKeepDaily int = 30
 
 @minValue(0)
+@description('Retention: keep the last snapshot of each of the last N weeks (RETENTION_KEEP_WEEKLY).')
 param retentionKeepWeekly int = 12
 
 @minValue(0)
+@description('Retention: keep the last snapshot of each of the last N months (RETENTION_KEEP_MONTHLY).')
 param retentionKeepMonthly int = 24
 
 @minValue(0)
-@description('Days an unreferenced object or superseded snapshot survives before prune deletes it.')
+@description('Grace period in days before prune deletes what retention no longer keeps (RETENTION_GRACE_DAYS).')
 param retentionGraceDays int = 1
 
 @description('Share (0..1) of integrations that may change between two snapshots before the audit flags a mass change (MASS_CHANGE_THRESHOLD). A string: Bicep has no decimals.')
@@ -174,6 +181,7 @@ var webhookSecretName = 'audit-webhook-url'
 // Built-in role definition ids (the same in every tenant).
 var roleStorageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var roleStorageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+var roleStorageBlobDataReader = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 var roleKeyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var roleKeyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 var roleMonitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -216,7 +224,7 @@ resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_43: the name is computed ('st' + uniqueString(): 15 lowercase letters and digits), which checkov cannot evaluate; it meets the naming rules.
   // checkov:skip=CKV_AZURE_35: the Flex Consumption app reaches its host storage over the public endpoint; a deny-by-default firewall needs VNet integration and private endpoints, out of scope for this single-app deployment. Shared keys are off, so only Entra ID identities with a data role get in.
   // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35: without VNet integration the Functions host needs the public endpoint; access is Entra ID only (allowSharedKeyAccess false).
-  // checkov:skip=CKV_AZURE_206: the host account holds only transient runtime state (timer leases, function keys) and the deployment package, all recreated by a redeploy; locally redundant is enough. The backups live in the geo-redundant backup account.
+  // checkov:skip=CKV_AZURE_206: the host account holds only runtime state (timer leases, function keys, which the host regenerates if lost) and the deployment package, which a redeploy restores; locally redundant is enough. The backups live in the geo-redundant backup account.
   name: hostStorageName
   location: location
   tags: tags
@@ -320,9 +328,10 @@ resource backupContainer 'Microsoft.Storage/storageAccounts/blobServices/contain
 }
 
 // The container's default time-based retention, applied to every new blob version. Deployed
-// unlocked (it can still be shortened or removed); locking it is a deliberate, irreversible act:
-//   az storage container immutability-policy lock ...
-resource backupImmutabilityPolicy 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (enableImmutability) {
+// unlocked (it can still be shortened or removed); locking it is a deliberate, irreversible act
+// (az storage container immutability-policy lock), after which immutabilityPolicyLocked keeps
+// deployments from trying to rewrite it.
+resource backupImmutabilityPolicy 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (enableImmutability && !immutabilityPolicyLocked) {
   parent: backupContainer
   name: 'default'
   properties: {
@@ -498,7 +507,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      remoteDebuggingEnabled: false
     }
     functionAppConfig: {
       deployment: {
@@ -519,24 +527,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         version: '3.11'
       }
     }
-  }
-}
-
-// No FTP and no basic-auth (publishing profile) deployments: azd and Core Tools deploy with an
-// Entra ID token.
-resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
-  parent: functionApp
-  name: 'ftp'
-  properties: {
-    allow: false
-  }
-}
-
-resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
-  parent: functionApp
-  name: 'scm'
-  properties: {
-    allow: false
   }
 }
 
@@ -600,6 +590,17 @@ resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }
 
+// Let whoever deploys look at the snapshots (az storage blob list --auth-mode login, or the
+// cxbackup CLI with BACKUP_STORAGE_ACCOUNT_URL): read only, on the backup container.
+resource deployerBackupReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(principalId)) {
+  name: guid(backupContainer.id, principalId, roleStorageBlobDataReader)
+  scope: backupContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleStorageBlobDataReader)
+    principalId: principalId
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // App settings (after the role assignments, so the Key Vault references resolve on first start)
 // ---------------------------------------------------------------------------------------------
@@ -627,8 +628,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CONNXIO_TOKEN_URL: connxioTokenUrl
     CONNXIO_CLIENT_ID: connxioClientId
     CONNXIO_SCOPE: connxioScope
-    // Unversioned references: a new secret version is picked up within 24 hours, or at once on
-    // `az functionapp restart`.
+    // Unversioned references: a new secret version is picked up within 24 hours, or at once after
+    // any configuration change of the app (see README, "Rotating keys").
     CONNXIO_CLIENT_SECRET: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=${clientSecretName})'
     CONNXIO_API_KEYS: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=${apiKeysSecretName})'
 

@@ -8,10 +8,26 @@ Triggers and commands only translate requests into these calls and results into 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.core.manifest import SnapshotManifest, Trigger
+from shared.connxio import ConnxioClient
+from shared.core.audit import Audit
+from shared.core.manifest import SnapshotManifest, SnapshotStatus, Trigger
+from shared.core.plan import RestorePlan, RestoreReport
+from shared.errors import CxBackupError
+from shared.reports.notification import should_notify, webhook_message
+from shared.services.audit import (
+    IntegrationHistory,
+    audit_between,
+    audit_manifests,
+    diff_options,
+    integration_history,
+    store_audit,
+)
 from shared.services.backup import BackupResult, BackupService, Progress
+from shared.services.notify import post_webhook
+from shared.services.restore import PlanRequest, RestoreService
 from shared.wiring import Runtime, connxio_client
 
 log = logging.getLogger("cxbackup")
@@ -20,6 +36,7 @@ log = logging.getLogger("cxbackup")
 @dataclass(frozen=True)
 class BackupOutcome:
     result: BackupResult
+    audit: Audit | None  # against the previous complete snapshot; None if it could not be made
 
     @property
     def manifest(self) -> SnapshotManifest:
@@ -29,8 +46,10 @@ class BackupOutcome:
 async def take_backup(
     runtime: Runtime, trigger: Trigger, *, progress: Progress | None = None
 ) -> BackupOutcome:
-    """Take a snapshot of every subscription."""
-    connxio = runtime.settings.require_connxio()
+    """Take a snapshot of every subscription, audit it against the previous complete one, and
+    (for scheduled backups) notify the audit webhook."""
+    settings = runtime.settings
+    connxio = settings.require_connxio()
     async with connxio_client(connxio, retry=runtime.retry) as client:
         service = BackupService(
             client=client,
@@ -38,9 +57,102 @@ async def take_backup(
             api_keys=connxio.api_keys,
             clock=runtime.clock,
             concurrency=connxio.concurrency,
+            mass_change_threshold=settings.mass_change_threshold,
         )
         result = await service.run(trigger, progress=progress)
-    return BackupOutcome(result)
+    audit = await _audit_new_snapshot(runtime, result.manifest)
+    if trigger is Trigger.TIMER and settings.audit_webhook_url:
+        if should_notify(result.manifest, audit):
+            await post_webhook(settings.audit_webhook_url, webhook_message(result.manifest, audit))
+    return BackupOutcome(result, audit)
+
+
+async def _audit_new_snapshot(runtime: Runtime, manifest: SnapshotManifest) -> Audit | None:
+    """Store the audit of a new snapshot beside it. An audit failure is logged, never fatal:
+    the snapshot is already safely stored, and the audit can be made later on demand."""
+    if manifest.status is SnapshotStatus.FAILED:
+        return None
+    repository = runtime.repository
+    try:
+        previous = (
+            await repository.read_manifest(manifest.previous_snapshot_id)
+            if manifest.previous_snapshot_id
+            else None
+        )
+        audit = await audit_manifests(
+            repository,
+            previous,
+            manifest,
+            generated_at=runtime.clock.now(),
+            options=diff_options(runtime.settings.audit_ignore_fields),
+        )
+        await store_audit(repository, audit)
+    except CxBackupError as error:
+        log.warning("audit of snapshot %s failed: %s", manifest.snapshot_id, error)
+        return None
+    s = audit.summary
+    log.info(
+        "audit of %s against %s: %d added, %d modified, %d removed integration(s)",
+        manifest.snapshot_id,
+        audit.from_snapshot_id or "nothing (first snapshot)",
+        s.integrations_added,
+        s.integrations_modified,
+        s.integrations_removed,
+        extra={
+            "event": "audit.finished",
+            "snapshot_id": manifest.snapshot_id,
+            "from_snapshot_id": audit.from_snapshot_id,
+            "changes": s.changes,
+            "integrations_added": s.integrations_added,
+            "integrations_modified": s.integrations_modified,
+            "integrations_removed": s.integrations_removed,
+        },
+    )
+    return audit
+
+
+async def audit(
+    runtime: Runtime,
+    from_reference: str | None,
+    to_reference: str | None,
+    *,
+    subscription_ids: frozenset[str] | None = None,
+    integration_ids: frozenset[str] | None = None,
+) -> Audit:
+    """The audit between two snapshots (default: the two latest)."""
+    return await audit_between(
+        runtime.repository,
+        from_reference,
+        to_reference,
+        generated_at=runtime.clock.now(),
+        options=diff_options(runtime.settings.audit_ignore_fields),
+        subscription_ids=subscription_ids,
+        integration_ids=integration_ids,
+    )
+
+
+async def history(runtime: Runtime, integration_id: str) -> IntegrationHistory:
+    return await integration_history(
+        runtime.repository,
+        integration_id,
+        options=diff_options(runtime.settings.audit_ignore_fields),
+    )
+
+
+def audit_summary(audit: Audit | None) -> dict | None:
+    if audit is None:
+        return None
+    s = audit.summary
+    return {
+        "from": audit.from_snapshot_id,
+        "to": audit.to_snapshot_id,
+        "integrationsAdded": s.integrations_added,
+        "integrationsModified": s.integrations_modified,
+        "integrationsRemoved": s.integrations_removed,
+        "subscriptionsAdded": s.subscriptions_added,
+        "subscriptionsRemoved": s.subscriptions_removed,
+        "changes": s.changes,
+    }
 
 
 def backup_summary(outcome: BackupOutcome) -> dict:
@@ -66,4 +178,43 @@ def backup_summary(outcome: BackupOutcome) -> dict:
             for s in manifest.subscriptions
         ],
         "warnings": list(manifest.warnings),
+        "audit": audit_summary(outcome.audit),
     }
+
+
+# -- restore -----------------------------------------------------------------------------------
+
+
+def _restore_service(
+    runtime: Runtime, client: ConnxioClient, api_keys: Mapping[str, str]
+) -> RestoreService:
+    return RestoreService(
+        client=client, repository=runtime.repository, api_keys=api_keys, clock=runtime.clock
+    )
+
+
+async def plan_restore(runtime: Runtime, request: PlanRequest) -> RestorePlan:
+    """Plan a restore (reads Connxio, never writes to it) and store the plan."""
+    connxio = runtime.settings.require_connxio()
+    async with connxio_client(connxio, retry=runtime.retry) as client:
+        return await _restore_service(runtime, client, connxio.api_keys).plan(request)
+
+
+async def apply_restore(
+    runtime: Runtime,
+    *,
+    plan_id: str,
+    confirm_snapshot_id: str | None,
+    requested_by: str,
+    force: bool = False,
+) -> RestoreReport:
+    """Apply a stored plan once, after a safety snapshot; returns the stored report.
+
+    Raises ``RestoreRefused`` (nothing sent) or ``RestoreAborted`` (report stored, outcome
+    ``aborted``); see ``shared.services.restore``.
+    """
+    connxio = runtime.settings.require_connxio()
+    async with connxio_client(connxio, retry=runtime.retry) as client:
+        return await _restore_service(runtime, client, connxio.api_keys).apply(
+            plan_id, confirm_snapshot_id=confirm_snapshot_id, requested_by=requested_by, force=force
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -17,6 +17,20 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class TickingClock:
+    """Starts at ``at`` and moves on by ``step`` at every reading: distinct, ordered times for
+    tests that take several snapshots in a row."""
+
+    def __init__(self, at: datetime, step: timedelta = timedelta(seconds=1)) -> None:
+        self._at = at
+        self._step = step
+
+    def now(self) -> datetime:
+        current = self._at
+        self._at = current + self._step
+        return current
+
+
 class FixedClock:
     """A clock that says what it is told; for tests and for replaying a run."""
 
@@ -27,6 +41,4 @@ class FixedClock:
         return self._at
 
     def advance(self, **delta: float) -> None:
-        from datetime import timedelta
-
         self._at = self._at + timedelta(**delta)

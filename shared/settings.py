@@ -88,6 +88,14 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
     if value is None or not value.strip():
         return None
+    if value.strip().startswith("@Microsoft.KeyVault("):
+        # The host passes an unresolved reference through as text: the secret is missing or
+        # the app's identity cannot read it.
+        raise SettingsError(
+            name,
+            "is a Key Vault reference that did not resolve; check that the secret exists and "
+            "that the app's identity has the Key Vault Secrets User role",
+        )
     return value.strip()
 
 
@@ -257,5 +265,5 @@ def load_settings(
         if ignore is not None
         else None,
         retention=load_retention_settings(env),
-        mass_change_threshold=_float(env, "MASS_CHANGE_THRESHOLD", 0.2, low=0.0, high=1.0),
+        mass_change_threshold=_float(env, "MASS_CHANGE_THRESHOLD", 0.2, low=0.01, high=1.0),
     )

@@ -25,6 +25,7 @@ The client secret and the tokens never appear in ``repr()``, log records or exce
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import math
 import re
@@ -118,7 +119,10 @@ class ClientCredentials:
         self._clock = clock
         self._token: str | None = None
         self._refresh_at = -math.inf  # clock() value from which the cached token counts as stale
-        self._generation = 0  # bumped on every successful fetch; lets waiters see a fresh token
+        # Completed fetches (success or failure) and how the last one ended: a caller that
+        # waited for the lock uses them to take over a fresh token or a failure.
+        self._fetches = 0
+        self._last_error: ConnxioError | None = None
         self._requests = 0
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
@@ -157,24 +161,35 @@ class ClientCredentials:
         """A valid access token, from the cache or from the token endpoint.
 
         ``force_refresh`` fetches a new token even if the cached one looks fresh (the API said
-        401), unless another caller already replaced the token while this one waited.
+        401), unless another caller already replaced the token while this one waited. A caller
+        that waited while another's fetch *failed* gets that failure too, instead of asking
+        again: twenty concurrent calls against a failing token endpoint cost one request per
+        retry round, not twenty.
         """
-        seen_generation = self._generation
+        seen_fetches = self._fetches
         if not force_refresh and self._fresh():
             return self._token  # type: ignore[return-value]  # _fresh() checked it
         async with self._get_lock():
-            if force_refresh:
-                if self._generation != seen_generation and self._token is not None:
-                    return self._token  # someone refreshed while we waited: that one is new
-            elif self._fresh():
+            if self._fetches != seen_fetches:  # a fetch finished while we waited for the lock
+                if self._last_error is not None:
+                    raise copy.copy(self._last_error)  # a copy: each raise gets its own traceback
+                if force_refresh or self._fresh():
+                    return self._token  # type: ignore[return-value]  # that fetch succeeded
+            elif not force_refresh and self._fresh():
                 return self._token  # type: ignore[return-value]
-            token, expires_in = await self._fetch(http)
+            try:
+                token, expires_in = await self._fetch(http)
+            except ConnxioError as error:
+                self._fetches += 1
+                self._last_error = error
+                raise
             # A token shorter-lived than the margin would otherwise be "stale" on arrival and
             # refetched on every call; use at most half its lifetime as the margin then.
             margin = min(self.refresh_margin, expires_in / 2)
             self._token = token
             self._refresh_at = self._clock() + expires_in - margin
-            self._generation += 1
+            self._fetches += 1
+            self._last_error = None
             return token
 
     async def _fetch(self, http: httpx.AsyncClient) -> tuple[str, float]:

@@ -325,7 +325,8 @@ class ConnxioClient:
         """One logical call: attempts under the retry policy, each fully checked and parsed.
 
         Parsing happens inside the attempt so that a broken 2xx body is retried like any other
-        hiccup. ``parse`` sees only 2xx responses.
+        hiccup. ``parse`` sees 2xx responses only (and, with ``gone_is_done``, the 404 that
+        confirms an earlier attempt's delete).
         """
         if not isinstance(api_key, str) or not api_key:
             raise ValueError(f"{method} {path}: an API key is required for every Connxio call")

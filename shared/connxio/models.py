@@ -40,7 +40,7 @@ class IntegrationView(BaseModel):
     contract marks the other fields nullable, so a missing or null value is accepted.
     """
 
-    model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
 
     id: str = Field(min_length=1)
     transactionType: str | None = None

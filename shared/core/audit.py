@@ -307,11 +307,13 @@ class _Builder:
         changes = diff_documents(old_doc, new_doc, self.options)
         if not changes:
             return ()
-        secrets = [
-            s
-            for s in secret_values(old_doc) | secret_values(new_doc)
-            if len(s) >= _MIN_SCANNED_SECRET_LENGTH
-        ]
+        secrets: list[str] = []
+        if not all(c.secret for c in changes):  # values will be shown: know what to look for
+            secrets = [
+                s
+                for s in secret_values(old_doc) | secret_values(new_doc)
+                if len(s) >= _MIN_SCANNED_SECRET_LENGTH
+            ]
         return tuple(safe_field_change(c, secrets) for c in changes)
 
 

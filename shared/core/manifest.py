@@ -19,8 +19,9 @@ from shared.core.canonical import canonical_bytes, content_hash
 
 MANIFEST_FORMAT_VERSION = 1
 
-# 20261204T020000Z-3f9a1c: UTC second, then a random suffix, so ids sort by time and two backups
-# started in the same second still get distinct ids.
+# 20261204T020000Z-3f9a1c: the UTC second, then a 6-hex-digit suffix whose first three digits are
+# the millisecond (000-3e7) and last three random. Ids therefore sort in time order to the
+# millisecond, and two backups started in the same millisecond still get distinct ids.
 SNAPSHOT_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 
 
@@ -77,6 +78,9 @@ class SnapshotManifest(_Frozen):
     previous_manifest_hash: str | None = None  # sha256 of that manifest's stored bytes
     subscriptions: tuple[SubscriptionEntry, ...] = ()
     warnings: tuple[str, ...] = ()
+    # Subscriptions whose mass-change guard tripped in this snapshot: pruning of their older
+    # snapshots is suspended until someone acknowledges it (see ``cxbackup acknowledge``).
+    mass_change_subscriptions: tuple[str, ...] = ()
     note: str | None = Field(default=None, description="free text, e.g. the restore it preceded")
 
     def integration_count(self) -> int:
@@ -99,6 +103,13 @@ def new_snapshot_id(at: datetime, suffix: str) -> str:
     if not re.fullmatch(r"[0-9a-f]{6}", suffix):
         raise ValueError("snapshot id suffix must be 6 lowercase hex digits")
     return f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{suffix}"
+
+
+def time_ordered_suffix(at: datetime, entropy: str) -> str:
+    """The suffix for ``at``: its millisecond as 3 hex digits, then 3 hex digits of entropy."""
+    if not re.fullmatch(r"[0-9a-f]{3}", entropy):
+        raise ValueError("snapshot id entropy must be 3 lowercase hex digits")
+    return f"{at.microsecond // 1000:03x}{entropy}"
 
 
 def is_snapshot_id(value: str) -> bool:

@@ -211,9 +211,8 @@ def _integration_title(integration: IntegrationAudit) -> str:
     if integration.updated_by:
         who.append(f"by {_e(integration.updated_by)}")
     if integration.updated_at:
-        who.append(
-            f'at <time datetime="{_e(integration.updated_at)}">{_e(integration.updated_at)}</time>'
-        )
+        # As the API spelt it (seven fractional digits): shown as text, not as a <time> value.
+        who.append(f'at <span class="when">{_e(integration.updated_at)}</span>')
     if who:
         title += f' <span class="who">{" ".join(who)}</span>'
     return title

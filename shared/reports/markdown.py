@@ -55,6 +55,7 @@ def _heading(audit: Audit) -> list[str]:
         "# Connxio change audit",
         "",
         span,
+        "",
         f"Generated {format_time(audit.generated_at)}.",
     ]
 
@@ -76,6 +77,7 @@ def _summary(audit: Audit) -> list[str]:
     else:
         lines.append("No changes.")
     if s.subscriptions_not_comparable:
+        lines.append("")
         lines.append(
             f"{s.subscriptions_not_comparable} subscription(s) not compared; see the notes."
         )
@@ -103,7 +105,8 @@ def _subscription(
     if subscription.status != "present":
         title += f" — subscription {subscription.status}"
     lines = [title]
-    lines += [f"> **Note:** {_text(note)}" for note in subscription.notes]
+    for note in subscription.notes:
+        lines += ["", f"> **Note:** {_text(note)}"]
     for heading, group in (("Added", subscription.added), ("Removed", subscription.removed)):
         if group:
             lines += ["", f"### {heading} ({len(group)})", ""]

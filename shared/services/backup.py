@@ -22,6 +22,7 @@ import secrets as _random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from pydantic import ValidationError
 
@@ -29,6 +30,7 @@ from shared.clock import Clock
 from shared.connxio import ConnxioClient
 from shared.connxio.models import IntegrationView
 from shared.core.canonical import canonical_bytes, content_hash
+from shared.core.guard import DEFAULT_THRESHOLD, assess_snapshot
 from shared.core.manifest import (
     IntegrationEntry,
     SnapshotManifest,
@@ -39,6 +41,7 @@ from shared.core.manifest import (
     integration_label,
     new_snapshot_id,
     overall_status,
+    time_ordered_suffix,
 )
 from shared.errors import ConnxioAuthError, ConnxioError, ObjectExistsError
 from shared.store.repository import SnapshotRepository
@@ -79,9 +82,8 @@ class BackupService:
         clock: Clock,
         concurrency: int = 8,
         write_concurrency: int = 32,
-        make_suffix: Callable[[], str] = lambda: _random.token_hex(3),
-        assess: Callable[[SnapshotManifest | None, SnapshotManifest], tuple[str, ...]]
-        | None = None,
+        make_suffix: Callable[[datetime], str] | None = None,
+        mass_change_threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         self._client = client
         self._repository = repository
@@ -89,8 +91,11 @@ class BackupService:
         self._clock = clock
         self._concurrency = concurrency
         self._write_slots = asyncio.Semaphore(write_concurrency)
-        self._make_suffix = make_suffix
-        self._assess = assess
+        # Default: time-ordered to the millisecond, so ids sort like the backups' start times.
+        self._make_suffix = make_suffix or (
+            lambda at: time_ordered_suffix(at, _random.token_hex(2)[:3])
+        )
+        self._mass_change_threshold = mass_change_threshold
 
     async def run(
         self,
@@ -140,7 +145,7 @@ class BackupService:
         if discovery_problem:
             warnings.append(discovery_problem)
         manifest = SnapshotManifest(
-            snapshot_id=new_snapshot_id(started_at, self._make_suffix()),
+            snapshot_id=new_snapshot_id(started_at, self._make_suffix(started_at)),
             trigger=trigger,
             status=status,
             started_at=started_at,
@@ -155,10 +160,17 @@ class BackupService:
             warnings=tuple(warnings),
             note=note,
         )
-        if self._assess is not None:
-            extra = self._assess(previous_complete, manifest)
-            if extra:
-                manifest = manifest.model_copy(update={"warnings": manifest.warnings + extra})
+        tripped = assess_snapshot(previous_complete, manifest, self._mass_change_threshold)
+        if tripped:
+            # The guard marks the snapshot; retention then holds these subscriptions' history
+            # until someone acknowledges the change.
+            manifest = manifest.model_copy(
+                update={
+                    "warnings": manifest.warnings
+                    + tuple(f"mass change in {a.subscription_id}: {a.reason}" for a in tripped),
+                    "mass_change_subscriptions": tuple(a.subscription_id for a in tripped),
+                }
+            )
         manifest = await self._write_manifest(manifest)
         duration = time.perf_counter() - started
         log.info(
@@ -189,7 +201,7 @@ class BackupService:
                 await self._repository.put_manifest(manifest)
                 return manifest
             except ObjectExistsError:
-                fresh = new_snapshot_id(manifest.started_at, self._make_suffix())
+                fresh = new_snapshot_id(manifest.started_at, self._make_suffix(manifest.started_at))
                 manifest = manifest.model_copy(update={"snapshot_id": fresh})
         raise ObjectExistsError(
             f"could not find a free snapshot id for {manifest.started_at.isoformat()} "

@@ -6,10 +6,11 @@ Used by the test suites, the benchmark and ``cxbackup simulator``::
         sim.inject(Fault("status", status=429, retry_after=1, path=r"/v2/integrations"))
         ...  # point a client at sim.base_url / sim.token_url with sim.api_keys
 
-``seed`` makes the deterministic estate, ``state`` holds it, ``faults`` describes injected
-misbehaviour and ``server`` speaks HTTP.
+``seed`` makes the deterministic estate, ``state`` holds it, ``api`` answers requests the way
+the contract says, ``faults`` describes injected misbehaviour and ``server`` speaks HTTP.
 """
 
+from shared.simulator.api import API_MEDIA_TYPE, DEFAULT_SCOPE, validation_problems
 from shared.simulator.faults import Fault
 from shared.simulator.seed import (
     INTEGRATION_PROPERTIES,
@@ -19,15 +20,7 @@ from shared.simulator.seed import (
     seed_estate,
     seeded_secret_values,
 )
-from shared.simulator.server import (
-    API_MEDIA_TYPE,
-    DEFAULT_SCOPE,
-    RecordedRequest,
-    Simulator,
-    describe_settings,
-    run_forever,
-    validation_problems,
-)
+from shared.simulator.server import RecordedRequest, Simulator, describe_settings, run_forever
 
 __all__ = [
     "API_MEDIA_TYPE",

@@ -182,7 +182,8 @@ class Estate:
             if not isinstance(integration_id, str) or not integration_id:
                 integration_id = str(uuid.uuid4())
             config["id"] = integration_id
-            config.setdefault("subscriptionId", subscription_id)
+            if config.get("subscriptionId") is None:
+                config["subscriptionId"] = subscription_id
             config["companyId"] = sub.get("companyId")
             config["companyName"] = sub.get("companyName")
             config["subscriptionName"] = sub.get("name")

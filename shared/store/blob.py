@@ -3,7 +3,8 @@
 Write-once comes from the service, not from a read-then-write here: ``create`` uploads with
 ``If-None-Match: *`` (``overwrite=False``), so of several concurrent writers exactly one wins and
 the others get ``ObjectExistsError``. A block blob becomes visible only when its upload commits,
-so a crash mid-upload never leaves a partial object.
+so a crash mid-upload never leaves a partial object: objects up to 64 MiB (all of ours) go up in
+one Put Blob; larger ones are staged as blocks and committed with the same condition.
 
 The client is tuned to fail fast, because a backup run that hangs for minutes on an unreachable
 account is worse than one that fails in seconds with a clear message (the timer trigger runs
@@ -198,6 +199,8 @@ class BlobBackend(Backend):
         fetches a token on the first request, so this constructor stays offline.
         """
         if credential is None:
+            # Imported here: azure.identity (and msal) is slow to import, and local-folder and
+            # connection-string users never need it.
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
@@ -216,13 +219,30 @@ class BlobBackend(Backend):
     # -- the Backend contract -------------------------------------------------------------------
 
     def ensure_container(self) -> None:
-        """Create the container if it is missing; a no-op when it exists."""
+        """Create the container if it is missing; a no-op when it exists.
+
+        Looks before it creates: in Azure the Function App's role is granted on the container
+        itself, which lets it read the container's properties but may not let it (re)create
+        it, so an existing container must never need the create permission.
+        """
+        action = "check or create the container"
+        try:
+            self.container_client.get_container_properties()
+            return
+        except ResourceNotFoundError as error:
+            if not _is_container_missing(error):
+                self._raise_unavailable(action, error)
+        except AzureError as error:
+            self._raise_unavailable(action, error)
         try:
             self.container_client.create_container()
-        except ResourceExistsError:
-            return
+        except ResourceExistsError as error:
+            # Created by a concurrent caller in between: fine. Anything else (e.g.
+            # ContainerBeingDeleted) means the container is not usable yet.
+            if _error_code(error) != "ContainerAlreadyExists":
+                self._raise_unavailable(action, error)
         except AzureError as error:
-            self._raise_unavailable("create the container", error)
+            self._raise_unavailable(action, error)
 
     def create(self, name: str, data: bytes) -> None:
         validate_name(name)
@@ -250,7 +270,7 @@ class BlobBackend(Backend):
         try:
             return self.container_client.download_blob(name).readall()
         except ResourceNotFoundError as error:
-            self._raise_not_found(name, error)
+            self._raise_not_found(f"read {name}", name, error)
         except AzureError as error:
             self._raise_unavailable(f"read {name}", error)
 
@@ -285,15 +305,16 @@ class BlobBackend(Backend):
         try:
             self.container_client.delete_blob(name)
         except ResourceNotFoundError as error:
-            self._raise_not_found(name, error)
+            self._raise_not_found(f"delete {name}", name, error)
         except AzureError as error:
             self._raise_unavailable(f"delete {name}", error)
 
     # -- error translation ----------------------------------------------------------------------
 
-    def _raise_not_found(self, name: str, error: ResourceNotFoundError) -> NoReturn:
+    def _raise_not_found(self, action: str, name: str, error: ResourceNotFoundError) -> NoReturn:
+        """A 404 is a missing object, unless the whole container is missing (a setup problem)."""
         if _is_container_missing(error):
-            self._raise_unavailable(f"access {name}", error)
+            self._raise_unavailable(action, error)
         raise ObjectNotFoundError(f"{name} does not exist in {self.description}") from None
 
     def _raise_unavailable(self, action: str, error: AzureError) -> NoReturn:

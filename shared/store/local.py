@@ -54,10 +54,12 @@ class LocalBackend(Backend):
         folder = path.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise self._object_folder_clash(name) from None
+        except (FileExistsError, NotADirectoryError) as error:
+            if self.root.is_dir():  # the clash is inside the store: a file where a folder goes
+                raise self._object_folder_clash(name) from None
+            raise self._unavailable(f"create {name}", error) from None
         except OSError as error:
-            raise self._unavailable(f"create folder for {name}", error) from None
+            raise self._unavailable(f"create {name}", error) from None
         temp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
         try:
             with open(temp, "xb") as file:

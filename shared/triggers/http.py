@@ -8,6 +8,8 @@ through ``respond``.
     GET  /api/snapshots?limit=&before=                         newest first, paged
     GET  /api/snapshots/{snapshotId}                           one manifest
     GET  /api/snapshots/{snapshotId}/integrations/{integrationId}   the stored config, as stored
+    GET  /api/audits?from=&to=&format=json|markdown|html&subscription=&integration=
+    GET  /api/integrations/{integrationId}/history             the integration's timeline
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.app import backup_summary, take_backup
+from shared.app import audit, backup_summary, history, take_backup
 from shared.core.manifest import SnapshotManifest, Trigger
 from shared.services.snapshots import get_snapshot, get_stored_integration, list_snapshots
 from shared.triggers.context import current_runtime
 from shared.triggers.problems import problem_for
+from shared.reports import render_html, render_json, render_markdown
 from shared.triggers.requests import (
     integration_id,
     json_body,
+    query_choice,
     query_int,
     snapshot_reference,
 )
@@ -123,5 +127,53 @@ async def snapshot_integration(req: func.HttpRequest) -> func.HttpResponse:
             mimetype=JSON,
             headers={"X-Snapshot-Id": stored.snapshot_id, "ETag": f'"{stored.entry.hash}"'},
         )
+
+    return await respond(handle)
+
+
+_RENDERERS = {
+    "json": (render_json, "application/json"),
+    "markdown": (render_markdown, "text/markdown; charset=utf-8"),
+    "html": (render_html, "text/html; charset=utf-8"),
+}
+
+
+def _optional_ids(req: func.HttpRequest, name: str) -> frozenset[str] | None:
+    raw = req.params.get(name)
+    if not raw:
+        return None
+    return frozenset(integration_id(v.strip(), name=name) for v in raw.split(",") if v.strip())
+
+
+@bp.route(route="audits", methods=["GET"])
+async def audits(req: func.HttpRequest) -> func.HttpResponse:
+    async def handle() -> func.HttpResponse:
+        fmt = query_choice(req, "format", tuple(_RENDERERS), "json")
+        from_ref = req.params.get("from") or None
+        to_ref = req.params.get("to") or None
+        if from_ref is not None:
+            from_ref = snapshot_reference(from_ref, name="from")
+        if to_ref is not None:
+            to_ref = snapshot_reference(to_ref, name="to")
+        result = await audit(
+            current_runtime(),
+            from_ref,
+            to_ref,
+            subscription_ids=_optional_ids(req, "subscription"),
+            integration_ids=_optional_ids(req, "integration"),
+        )
+        render, mimetype = _RENDERERS[fmt]
+        return func.HttpResponse(render(result), status_code=200, mimetype=mimetype.split(";")[0],
+                                 charset="utf-8")
+
+    return await respond(handle)
+
+
+@bp.route(route="integrations/{integrationId}/history", methods=["GET"])
+async def integration_history(req: func.HttpRequest) -> func.HttpResponse:
+    async def handle() -> func.HttpResponse:
+        wanted = integration_id(req.route_params.get("integrationId"))
+        timeline = await history(current_runtime(), wanted)
+        return json_response(timeline.model_dump(mode="json"))
 
     return await respond(handle)

@@ -13,6 +13,7 @@ import uuid
 
 import azure.functions as func
 
+from shared.core.plan import RestoreError
 from shared.errors import (
     ConnxioAuthError,
     ConnxioError,
@@ -93,6 +94,10 @@ def problem_for(error: BaseException) -> func.HttpResponse:
     if isinstance(error, ConnxioError):
         log.error("Connxio API failed: %s", error)
         return problem_response(502, "Connxio API error", str(error))
+    if isinstance(error, RestoreError):
+        # Refusals (422/409) and aborted runs (502); the message says what to do.
+        log.warning("restore refused or stopped: %s", error)
+        return problem_response(error.status, error.title, str(error))
     if isinstance(error, CxBackupError):
         log.error("request failed: %s", error)
         return problem_response(500, "Backup error", str(error))

@@ -155,13 +155,41 @@ async def test_wrong_client_secret_raises_auth_error_naming_the_settings(
 async def test_token_endpoint_outage_is_retried_then_succeeds(
     simulator: Simulator, client: ConnxioClient, sleeps: RecordingSleep, api_key: str
 ) -> None:
-    token_path = httpx.URL(simulator.token_url).path.removeprefix("/api")
+    token_path = httpx.URL(simulator.token_url).path
     simulator.inject(Fault(kind="status", path=token_path, status=503, times=2))
 
     await client.list_integrations(api_key)
 
     assert len(sleeps.waits) == 2
     assert client.stats.retries == 2
+
+
+async def test_concurrent_calls_share_a_token_endpoint_failure_instead_of_each_asking(
+    simulator: Simulator, client: ConnxioClient, transport: RecordingTransport, api_key: str
+) -> None:
+    token_path = httpx.URL(simulator.token_url).path
+    simulator.inject(Fault(kind="status", path=token_path, status=503, times=1))
+
+    await asyncio.gather(*(client.list_integrations(api_key) for _ in range(10)))
+
+    token_posts = [r for r in transport.sent if r.url.path == token_path]
+    assert len(token_posts) == 2  # the failed one, then one that served everybody
+
+
+async def test_concurrent_calls_with_refused_credentials_send_one_token_request(
+    simulator: Simulator, retry: RetryPolicy, transport: RecordingTransport, api_key: str
+) -> None:
+    credentials = _credentials(simulator, client_secret="not-the-right-secret-42")
+    async with ConnxioClient(
+        base_url=simulator.base_url, credentials=credentials, retry=retry, transport=transport
+    ) as client:
+        results = await asyncio.gather(
+            *(client.list_integrations(api_key) for _ in range(10)), return_exceptions=True
+        )
+
+    assert all(isinstance(r, ConnxioAuthError) for r in results)
+    assert len(transport.sent) == 1
+    assert credentials.token_requests == 1
 
 
 async def test_unreachable_token_endpoint_raises_transient_error_after_the_retries(

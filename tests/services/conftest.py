@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.clock import FixedClock
+from shared.clock import TickingClock
 from shared.connxio import ClientCredentials, ConnxioClient, RetryPolicy
 from shared.services.backup import BackupService
 from shared.simulator import Simulator, seed_estate
@@ -43,8 +43,8 @@ def retry(sleeps: RecordingSleep) -> RetryPolicy:
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 12, 4, 2, 0, 0, tzinfo=UTC))
+def clock() -> TickingClock:
+    return TickingClock(datetime(2026, 12, 4, 2, 0, 0, tzinfo=UTC))
 
 
 @pytest.fixture

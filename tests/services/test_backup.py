@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 
+from shared.clock import FixedClock, TickingClock
 from shared.core.canonical import canonical_bytes, content_hash, parse_json
 from shared.core.manifest import SnapshotStatus, SubscriptionStatus, Trigger
 from shared.services.backup import BackupService
@@ -92,22 +95,33 @@ async def test_manifests_chain_to_the_previous_complete_snapshot(backup_service,
     )
 
 
-async def test_two_backups_in_the_same_second_both_survive(backup_service, repository):
-    first = (await backup_service.run(Trigger.TIMER)).manifest
-    second = (await backup_service.run(Trigger.HTTP)).manifest
+async def test_two_backups_started_in_the_same_instant_both_survive(
+    simulator, client, repository
+):
+    service = BackupService(
+        client=client,
+        repository=repository,
+        api_keys=simulator.api_keys,
+        clock=FixedClock(datetime(2026, 12, 4, 2, tzinfo=UTC)),
+    )
+    first, second = [
+        r.manifest
+        for r in await asyncio.gather(service.run(Trigger.TIMER), service.run(Trigger.HTTP))
+    ]
     assert first.snapshot_id != second.snapshot_id
     assert first.snapshot_id[:16] == second.snapshot_id[:16]  # same UTC second
     assert len(await repository.list_snapshot_ids()) == 2
 
 
-async def test_colliding_snapshot_id_draws_a_new_suffix(simulator, client, repository, clock):
+async def test_colliding_snapshot_id_draws_a_new_suffix(simulator, client, repository):
+    clock = FixedClock(datetime(2026, 12, 4, 2, tzinfo=UTC))
     suffixes = iter(["aaaaaa", "aaaaaa", "bbbbbb"])
     service = BackupService(
         client=client,
         repository=repository,
         api_keys=simulator.api_keys,
         clock=clock,
-        make_suffix=lambda: next(suffixes),
+        make_suffix=lambda _at: next(suffixes),
     )
     first = (await service.run(Trigger.CLI)).manifest
     second = (await service.run(Trigger.CLI)).manifest
@@ -221,3 +235,14 @@ def _decrypted_values(value) -> set[str]:
             found |= _decrypted_values(item)
     return found
 
+
+
+async def test_snapshot_ids_sort_in_start_time_order_to_the_millisecond(
+    simulator, client, repository
+):
+    clock = TickingClock(datetime(2026, 12, 4, 2, tzinfo=UTC), step=timedelta(milliseconds=1))
+    service = BackupService(
+        client=client, repository=repository, api_keys=simulator.api_keys, clock=clock
+    )
+    taken = [(await service.run(Trigger.CLI)).manifest.snapshot_id for _ in range(5)]
+    assert await repository.list_snapshot_ids() == taken

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import random
 import re
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from azure.storage.blob import ContainerClient
@@ -26,6 +28,12 @@ from shared.errors import (
     StoreUnavailableError,
 )
 from shared.store import Backend, BlobBackend, LocalBackend
+
+if TYPE_CHECKING:
+    from tests.azurite import Azurite
+
+# A well-formed account key for backends that never reach a server.
+ANY_KEY = "bm90LWEtcmVhbC1rZXktbm90LWEtcmVhbC1rZXktbm90LWEtcmVhbC1rZXk="
 
 ONE_MEGABYTE = random.Random(20261204).randbytes(1_000_000)
 
@@ -67,8 +75,6 @@ INVALID_CALLS = [
 
 def closed_port() -> int:
     """A loopback port with nothing listening: connecting to it is refused at once."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -82,7 +88,7 @@ def blob_connection_string(port: int, key: str) -> str:
 
 
 @pytest.fixture(params=["local", "blob"])
-def offline_backend(request: pytest.FixtureRequest, tmp_path: Path, azurite) -> Backend:
+def offline_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """A backend whose storage cannot be used at all: any I/O would fail, never succeed.
 
     Local: the root lies under a regular file. Blob: the endpoint is a closed port (with no
@@ -93,7 +99,7 @@ def offline_backend(request: pytest.FixtureRequest, tmp_path: Path, azurite) -> 
         blocker.write_bytes(b"")
         return LocalBackend(blocker / "store")
     client = ContainerClient.from_connection_string(
-        blob_connection_string(closed_port(), azurite.account_key), "offline", retry_total=0
+        blob_connection_string(closed_port(), ANY_KEY), "offline", retry_total=0
     )
     return BlobBackend(client)
 
@@ -226,20 +232,23 @@ def test_a_deleted_name_can_be_created_again(backend: Backend) -> None:
 
 # -- list --------------------------------------------------------------------------------------
 
-# Chosen so that byte order differs from a per-folder walk: '-' < '.' < '/' < '0' < '_' < 'b'.
+# Chosen so that byte order differs from a per-folder walk and from case-insensitive order:
+# 'C' < '-' < '.' < '/' < '0' < '_' < 'b'. (No two names differ only in case: a local store on
+# a case-insensitive filesystem could not hold both.)
 LISTED_NAMES = [
+    "C",
     "a-b",
     "a.b",
     "a/b",
     "a/b-c/d",
     "a0",
     "a_c",
-    "audits/20261204t020000z-3f9a1c.json",
+    "audits/20261204T020000Z-3f9a1c.json",
     "b",
     "objects/ab/ab12.json",
     "objects/ab/ab34.json",
     "objects/cd/cd56.json",
-    "snapshots/20261204t020000z-3f9a1c.json",
+    "snapshots/20261204T020000Z-3f9a1c.json",
 ]
 
 
@@ -272,7 +281,7 @@ def test_list_without_prefix_yields_every_name_in_ascending_byte_order(
         pytest.param("objects/ab/ab3", ["objects/ab/ab34.json"], id="partial-last-segment"),
         pytest.param("a", [n for n in LISTED_NAMES if n.startswith("a")], id="partial-first"),
         pytest.param("a/", ["a/b", "a/b-c/d"], id="short-folder"),
-        pytest.param("snapshots/", ["snapshots/20261204t020000z-3f9a1c.json"], id="snapshots"),
+        pytest.param("snapshots/", ["snapshots/20261204T020000Z-3f9a1c.json"], id="snapshots"),
         pytest.param("restores/", [], id="no-match"),
     ],
 )
@@ -295,6 +304,8 @@ def test_crash_debris_is_neither_listed_nor_readable(backend: Backend) -> None:
 
     assert list(backend.list()) == ["objects/ab/ab12.json"]
     assert backend.exists("objects/ab/ab34.json") is False
+    with pytest.raises(ObjectNotFoundError):
+        backend.read("objects/ab/ab34.json")
 
 
 def test_local_create_succeeds_over_a_leftover_temp_file(local_backend: LocalBackend) -> None:
@@ -306,6 +317,27 @@ def test_local_create_succeeds_over_a_leftover_temp_file(local_backend: LocalBac
     local_backend.create("objects/ab/ab34.json", b"complete")
 
     assert local_backend.read("objects/ab/ab34.json") == b"complete"
+
+
+def test_local_create_where_the_folder_cannot_exist_raises_store_unavailable(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    backend = LocalBackend(blocker / "store")
+
+    with pytest.raises(StoreUnavailableError, match=re.escape(str(blocker / "store"))):
+        backend.create("snapshots/s1.json", b"{}")
+
+
+def test_local_name_under_an_existing_object_raises_invalid_name(
+    local_backend: LocalBackend,
+) -> None:
+    # A folder cannot also be a file; blob storage would allow it, cxbackup's layout never needs it.
+    local_backend.create("reports/r1", b"{}")
+
+    with pytest.raises(InvalidNameError, match=re.escape("reports/r1/part")):
+        local_backend.create("reports/r1/part", b"{}")
 
 
 # -- name validation ---------------------------------------------------------------------------
@@ -360,7 +392,9 @@ def test_concurrent_creates_of_different_names_all_succeed(backend: Backend) -> 
 # -- blob only: outages, credentials, configuration (against real Azurite) ---------------------
 
 
-def test_stopped_blob_storage_raises_store_unavailable_within_seconds(isolated_azurite) -> None:
+def test_stopped_blob_storage_raises_store_unavailable_within_seconds(
+    isolated_azurite: Azurite,
+) -> None:
     backend = BlobBackend.from_connection_string(isolated_azurite.connection_string, "outage")
     backend.ensure_container()
     backend.create("snapshots/s1.json", b"{}")
@@ -375,7 +409,7 @@ def test_stopped_blob_storage_raises_store_unavailable_within_seconds(isolated_a
 
 
 def test_unreachable_blob_storage_message_never_contains_the_account_key(
-    isolated_azurite,
+    isolated_azurite: Azurite,
 ) -> None:
     backend = BlobBackend.from_connection_string(isolated_azurite.connection_string, "outage")
     isolated_azurite.stop()
@@ -389,11 +423,13 @@ def test_unreachable_blob_storage_message_never_contains_the_account_key(
 
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 def test_every_blob_operation_reports_unreachable_storage_as_store_unavailable(
-    azurite, operation: str
+    operation: str,
 ) -> None:
     port = closed_port()
+    # No retries: this test is about how each operation reports the failure; how fast the
+    # production retry policy gives up is the "within seconds" test above.
     client = ContainerClient.from_connection_string(
-        blob_connection_string(port, azurite.account_key), "gone", retry_total=0
+        blob_connection_string(port, ANY_KEY), "gone", retry_total=0
     )
     backend = BlobBackend(client)
 
@@ -401,7 +437,7 @@ def test_every_blob_operation_reports_unreachable_storage_as_store_unavailable(
         OPERATIONS[operation](backend, "snapshots/s1.json")
 
 
-def test_blob_backend_works_again_after_azurite_restarts(isolated_azurite) -> None:
+def test_blob_backend_works_again_after_azurite_restarts(isolated_azurite: Azurite) -> None:
     backend = BlobBackend.from_connection_string(isolated_azurite.connection_string, "restart")
     backend.ensure_container()
     backend.create("snapshots/s1.json", b"before the outage")
@@ -414,11 +450,12 @@ def test_blob_backend_works_again_after_azurite_restarts(isolated_azurite) -> No
     assert backend.read("snapshots/s1.json") == b"before the outage"
 
 
-def test_blob_wrong_account_key_raises_store_unavailable_without_either_key(azurite) -> None:
+def test_blob_wrong_account_key_raises_store_unavailable_without_either_key(
+    azurite: Azurite,
+) -> None:
     wrong_key = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleQ=="
-    endpoint_port = int(azurite.blob_endpoint.split(":")[2].split("/")[0])
     backend = BlobBackend.from_connection_string(
-        blob_connection_string(endpoint_port, wrong_key), "wrongkey"
+        blob_connection_string(azurite.port, wrong_key), "wrongkey"
     )
 
     with pytest.raises(StoreUnavailableError, match="credentials") as caught:
@@ -429,7 +466,9 @@ def test_blob_wrong_account_key_raises_store_unavailable_without_either_key(azur
 
 
 @pytest.mark.parametrize("operation", list(OPERATIONS))
-def test_blob_missing_container_raises_store_unavailable_naming_it(azurite, operation: str) -> None:
+def test_blob_missing_container_raises_store_unavailable_naming_it(
+    azurite: Azurite, operation: str
+) -> None:
     backend = BlobBackend.from_connection_string(azurite.connection_string, "never-created")
 
     with pytest.raises(StoreUnavailableError, match="container never-created does not exist"):

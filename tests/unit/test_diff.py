@@ -120,7 +120,9 @@ def test_nested_transformations_are_matched_by_id() -> None:
     t1 = {"id": "t1", "transformationName": "map"}
     t2 = {"id": "t2", "transformationName": "split"}
     old = config(subIntegrations=[sub("a", transformations=[t1, t2])])
-    new = config(subIntegrations=[sub("a", transformations=[t2, {**t1, "transformationName": "m2"}])])
+    new = config(
+        subIntegrations=[sub("a", transformations=[t2, {**t1, "transformationName": "m2"}])]
+    )
     (change,) = diff_documents(old, new)
     assert change.path == "/subIntegrations/0/transformations/1/transformationName"
 
@@ -280,7 +282,10 @@ def test_apply_reproduces_several_removals_from_a_positional_list() -> None:
 def test_apply_rewrites_json_strings_with_the_inner_change() -> None:
     new_properties = {"host": "sftp.contoso.example", "port": 22}
     new = config(
-        inboundConnection={"adapterType": "Sftp", "connectionProperties": json.dumps(new_properties)}
+        inboundConnection={
+            "adapterType": "Sftp",
+            "connectionProperties": json.dumps(new_properties),
+        }
     )
     result = apply_changes(config(), diff_documents(config(), new))
     assert json.loads(result["inboundConnection"]["connectionProperties"]) == new_properties

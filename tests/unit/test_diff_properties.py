@@ -26,26 +26,27 @@ PROPERTY_SETTINGS = settings(
     max_examples=200,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+# Properties that restate a stronger one on other inputs: fewer examples keep the suite fast.
+SECONDARY_SETTINGS = settings(PROPERTY_SETTINGS, max_examples=100)
 
 IDS = ("a", "b", "c", "d", "e", "f")
 KEYS = ("host", "port", "password", "path", "a/b", "c~d", "value", "key", "updatedBy", "id", "name")
 
 ids = st.sampled_from(IDS)
-texts = st.text(alphabet='ab/~ é{}[]"', max_size=6)
+texts = st.text(alphabet='ab/~ é{}[]"', max_size=4)
 scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(-3, 3)
-    | st.sampled_from([0.5, 1.0, -2.25])
-    | texts
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from([0.5, 1.0, -2.25]) | texts
 )
 json_docs = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.sampled_from(KEYS), children, max_size=3),
-    max_leaves=8,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(KEYS), children, max_size=3)
+    ),
+    max_leaves=5,
 )
 
 
@@ -73,8 +74,8 @@ sub_integrations = st.fixed_dictionaries(
     {
         "subIntegrationId": ids,
         "enabled": st.booleans(),
-        "transformations": st.lists(transformations, max_size=3, unique_by=lambda t: t["id"]),
-        "outboundConnections": st.lists(connections, max_size=2),
+        "transformations": st.lists(transformations, max_size=2, unique_by=lambda t: t["id"]),
+        "outboundConnections": st.lists(connections, max_size=1),
     },
     optional={"sender": texts, "updatedAtUtc": texts},
 )
@@ -90,11 +91,13 @@ configs = st.fixed_dictionaries(
         "enabled": st.booleans(),
         "description": texts | st.none(),
         "inboundConnection": connections,
-        "subIntegrations": st.lists(sub_integrations, max_size=4, unique_by=lambda s: s["subIntegrationId"]),
+        "subIntegrations": st.lists(
+            sub_integrations, max_size=3, unique_by=lambda s: s["subIntegrationId"]
+        ),
         "loggingWebhooks": st.lists(
             webhooks, max_size=3, unique_by=lambda w: w["webhookConnectionId"]
         ),
-        "tags": st.lists(scalars, max_size=5),
+        "tags": st.lists(scalars, max_size=4),
         "extra": json_docs,
     },
     optional={"retryOptions": st.dictionaries(st.sampled_from(KEYS), scalars), "a/b~c": scalars},
@@ -155,11 +158,20 @@ def equivalent(a: Any, b: Any) -> bool:
 # -- mutation: a new version that shares most of the old one -------------------------------
 
 
+# Containers are mostly walked into, so deep fields (a Secret's decryptedValue, a key inside
+# connectionProperties) change often enough; scalars mostly stay.
+NESTED_ACTIONS = st.sampled_from(["keep"] * 3 + ["mutate"] * 6 + ["drop"])
+SCALAR_ACTIONS = st.sampled_from(["keep"] * 6 + ["mutate"] * 3 + ["drop"])
+
+
 def mutate(data: st.DataObject, value: Any) -> Any:
     if isinstance(value, dict):
         result = {}
         for key, child in value.items():
-            action = data.draw(st.sampled_from(["keep", "keep", "mutate", "drop"]))
+            nested = isinstance(child, dict | list) or (
+                isinstance(child, str) and _as_json_container(child) is not None
+            )
+            action = data.draw(NESTED_ACTIONS if nested else SCALAR_ACTIONS)
             if action == "keep":
                 result[key] = child
             elif action == "mutate":
@@ -185,7 +197,7 @@ def mutate(data: st.DataObject, value: Any) -> Any:
         return items
     if isinstance(value, str):
         parsed = _as_json_container(value)
-        if parsed is not None and data.draw(st.booleans()):
+        if parsed is not None:
             return _dump(mutate(data, parsed), data.draw(st.sampled_from([None, 2])))
         return data.draw(texts) if data.draw(st.booleans()) else value
     return data.draw(scalars) if data.draw(st.booleans()) else value
@@ -209,7 +221,7 @@ def test_applying_the_changes_to_a_mutated_config_gives_the_new_one(
     assert equivalent(apply_changes(old, diff_documents(old, new)), new)
 
 
-@PROPERTY_SETTINGS
+@SECONDARY_SETTINGS
 @given(configs, configs)
 def test_applying_the_changes_between_unrelated_configs_gives_the_new_one(
     old: dict[str, Any], new: dict[str, Any]
@@ -217,7 +229,7 @@ def test_applying_the_changes_between_unrelated_configs_gives_the_new_one(
     assert equivalent(apply_changes(old, diff_documents(old, new)), new)
 
 
-@PROPERTY_SETTINGS
+@SECONDARY_SETTINGS
 @given(configs, st.data())
 def test_no_changes_exactly_when_the_configs_are_equivalent(
     old: dict[str, Any], data: st.DataObject
@@ -226,7 +238,7 @@ def test_no_changes_exactly_when_the_configs_are_equivalent(
     assert (diff_documents(old, new) == ()) == equivalent(old, new)
 
 
-@PROPERTY_SETTINGS
+@SECONDARY_SETTINGS
 @given(configs, st.data())
 def test_every_secret_change_sits_at_a_secret_location(
     old: dict[str, Any], data: st.DataObject

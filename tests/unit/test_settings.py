@@ -38,7 +38,9 @@ def test_base_url_keeps_its_path_prefix_without_trailing_slash():
     assert settings.connxio.base_url == "https://host.example/api"
 
 
-@pytest.mark.parametrize("missing", ["CONNXIO_CLIENT_ID", "CONNXIO_CLIENT_SECRET", "CONNXIO_API_KEYS"])
+@pytest.mark.parametrize(
+    "missing", ["CONNXIO_CLIENT_ID", "CONNXIO_CLIENT_SECRET", "CONNXIO_API_KEYS"]
+)
 def test_missing_required_setting_is_named(missing):
     with pytest.raises(SettingsError) as error:
         settings_with(**{missing: None})
@@ -131,3 +133,12 @@ def test_audit_ignore_fields_are_split_on_commas():
 def test_read_only_commands_need_no_connxio_settings():
     env = {"BACKUP_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true"}
     assert load_settings(env, need_connxio=False).connxio is None
+
+
+def test_unresolved_key_vault_reference_is_named():
+    with pytest.raises(SettingsError) as error:
+        settings_with(
+            CONNXIO_CLIENT_SECRET="@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/x)"
+        )
+    assert error.value.setting == "CONNXIO_CLIENT_SECRET"
+    assert "Key Vault" in str(error.value)
