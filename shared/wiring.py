@@ -21,20 +21,23 @@ from shared.store.repository import SnapshotRepository
 
 
 def build_backend(storage: StorageSettings) -> Backend:
-    """The backend that ``storage`` names; Blob containers are created when missing."""
+    """The backend that ``storage`` names. Makes no network call: with only an account URL,
+    the Blob client carries a ``DefaultAzureCredential`` (managed identity in Azure) and no
+    connection string or key."""
     if storage.local_path:
         return LocalBackend(Path(storage.local_path))
     if storage.connection_string:
-        backend = BlobBackend.from_connection_string(storage.connection_string, storage.container)
-    else:
-        assert storage.account_url  # load_storage_settings guarantees one of the three
-        backend = BlobBackend.from_account_url(storage.account_url, storage.container)
-    backend.ensure_container()
-    return backend
+        return BlobBackend.from_connection_string(storage.connection_string, storage.container)
+    assert storage.account_url  # load_storage_settings guarantees one of the three
+    return BlobBackend.from_account_url(storage.account_url, storage.container)
 
 
 def build_repository(storage: StorageSettings) -> SnapshotRepository:
-    return SnapshotRepository(build_backend(storage))
+    """The repository over ``storage``, with its Blob container created when missing."""
+    backend = build_backend(storage)
+    if isinstance(backend, BlobBackend):
+        backend.ensure_container()
+    return SnapshotRepository(backend)
 
 
 @asynccontextmanager

@@ -95,9 +95,7 @@ Verification = Literal["verified", "mismatch", "not-checked"]
 Outcome = Literal["succeeded", "partial", "aborted"]
 
 # Statuses that mean "this item is as the plan wanted it" (extra: left alone, as planned).
-GOOD_STATUSES: frozenset[str] = frozenset(
-    {"created", "updated", "unchanged", "deleted", "extra"}
-)
+GOOD_STATUSES: frozenset[str] = frozenset({"created", "updated", "unchanged", "deleted", "extra"})
 # Statuses whose result a re-read of the live state can prove.
 VERIFIABLE_STATUSES: frozenset[str] = frozenset({"created", "updated", "unchanged", "deleted"})
 
@@ -382,11 +380,11 @@ def build_plan(
         target = target_subscription_id or source
         if target not in live_configs:
             raise ValueError(f"no live configs given for target subscription {target}")
-        stored = [s for s in snapshot_configs[source] if wanted is None or s.integration_id in wanted]
+        stored = [
+            s for s in snapshot_configs[source] if wanted is None or s.integration_id in wanted
+        ]
         live = [c for c in live_configs[target] if wanted is None or c.get("id") in wanted]
-        items.extend(
-            _subscription_items(source, target, stored, live, options, diff_options)
-        )
+        items.extend(_subscription_items(source, target, stored, live, options, diff_options))
     notes = tuple(notes)
     return RestorePlan(
         plan_id=plan_id,

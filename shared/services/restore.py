@@ -64,7 +64,6 @@ from shared.clock import Clock
 from shared.connxio import ConnxioClient
 from shared.core.manifest import (
     SnapshotManifest,
-    SnapshotStatus,
     SubscriptionEntry,
     SubscriptionStatus,
     Trigger,
@@ -126,6 +125,8 @@ __all__ = [
     "RestoreError",
     "RestoreRefused",
     "RestoreService",
+    "read_plan",
+    "read_report",
 ]
 
 log = logging.getLogger("cxbackup.restore")
@@ -257,34 +258,13 @@ class RestoreService:
                 "plan_id": plan.plan_id,
                 "snapshot_id": plan.snapshot_id,
                 "target_subscription_id": plan.target_subscription_id,
-                **counts.model_dump(),
+                "counts": counts.model_dump(),
             },
         )
         return plan
 
     async def read_plan(self, plan_id: str) -> RestorePlan:
-        """A stored plan; ``InvalidNameError`` for a malformed id, ``NotFoundError`` if absent."""
-        if not isinstance(plan_id, str) or not is_plan_id(plan_id):
-            raise InvalidNameError(
-                f"{str(plan_id)[:80]!r} is not a plan id (like plan-20261204T020000Z-3f9a1c); "
-                "make a plan first and use the id it reports"
-            )
-        try:
-            return await self._repository.read_document(PLANS, plan_id, RestorePlan)
-        except NotFoundError:
-            raise NotFoundError(
-                f"plan {plan_id} does not exist in {self._repository.description}; "
-                "make a plan first (apply false) and apply the id it reports"
-            ) from None
-
-    async def read_report(self, run_id: str) -> RestoreReport:
-        """A stored restore report; ``InvalidNameError``/``NotFoundError`` like ``read_plan``."""
-        if not isinstance(run_id, str) or not is_run_id(run_id):
-            raise InvalidNameError(
-                f"{str(run_id)[:80]!r} is not a restore run id (like "
-                "restore-20261204T020000Z-3f9a1c)"
-            )
-        return await self._repository.read_document(RESTORES, run_id, RestoreReport)
+        return await read_plan(self._repository, plan_id)
 
     # -- apply ---------------------------------------------------------------------------------
 
@@ -382,7 +362,11 @@ class RestoreService:
                 f"restore run {run.run_id} stopped: {run.stopped}. {written} item(s) were written "
                 f"before it stopped and {not_attempted} were not attempted; the report is stored "
                 f"as {RESTORES}/{run.run_id}.json"
-                + (f" and the pre-restore snapshot {pre_id} can undo what was written" if pre_id else "")
+                + (
+                    f" and the pre-restore snapshot {pre_id} can undo what was written"
+                    if pre_id
+                    else ""
+                )
                 + ". Fix the API key in CONNXIO_API_KEYS, then make a new plan"
             )
             report = await finish(results, pre_id=pre_id, message=message, aborted=True)
@@ -496,9 +480,7 @@ class RestoreService:
                 key, body, validate=plan.options.validation
             )
         except ConnxioAuthError as error:
-            if run.stopped is None:
-                run.stopped = f"Connxio refused the credentials of subscription {item.subscription_id} ({error})"
-            return _result(item, "failed", str(error))
+            return _stop_on_auth(run, item, error)
         except ConnxioValidationError as error:
             message = _scrub(error.server_message, body)
             log.warning(
@@ -521,9 +503,7 @@ class RestoreService:
             return _result(item, "failed", message)
         status = "created" if result.created else "updated"
         new_id = result.config.get("id") if new_integration else None
-        return _result(
-            item, status, forced, new_id=str(new_id) if new_id is not None else None
-        )
+        return _result(item, status, forced, new_id=str(new_id) if new_id is not None else None)
 
     async def _delete(
         self,
@@ -540,9 +520,7 @@ class RestoreService:
         except ConnxioNotFoundError:
             return _result(item, "deleted", "already gone")
         except ConnxioAuthError as error:
-            if run.stopped is None:
-                run.stopped = f"Connxio refused the credentials of subscription {item.subscription_id} ({error})"
-            return _result(item, "failed", str(error))
+            return _stop_on_auth(run, item, error)
         except ConnxioError as error:
             return _result(item, "failed", str(error))
         return _result(item, "deleted", forced)
@@ -647,7 +625,7 @@ class RestoreService:
                 "snapshot_id": run.plan.snapshot_id,
                 "pre_restore_snapshot_id": pre_id,
                 "outcome": outcome,
-                **counts.model_dump(),
+                "counts": counts.model_dump(),
             },
         )
         return report
@@ -671,9 +649,7 @@ class RestoreService:
         except ConnxioError as error:
             raise _in_subscription(error, subscription_id) from None
 
-    async def _read_live(
-        self, keys: Mapping[str, str]
-    ) -> dict[str, dict[str, dict[str, Any]]]:
+    async def _read_live(self, keys: Mapping[str, str]) -> dict[str, dict[str, dict[str, Any]]]:
         """Target subscription → live integration id → config."""
         live: dict[str, dict[str, dict[str, Any]]] = {}
         for subscription_id, key in keys.items():
@@ -730,6 +706,34 @@ class RestoreService:
             f"could not find a free plan id for {plan.created_at.isoformat()} in "
             f"{self._repository.description}"
         )
+
+
+# -- reading stored plans and reports ---------------------------------------------------------
+
+
+async def read_plan(repository: SnapshotRepository, plan_id: str) -> RestorePlan:
+    """A stored plan; ``InvalidNameError`` for a malformed id, ``NotFoundError`` if absent."""
+    if not isinstance(plan_id, str) or not is_plan_id(plan_id):
+        raise InvalidNameError(
+            f"{str(plan_id)[:80]!r} is not a plan id (like plan-20261204T020000Z-3f9a1c); "
+            "make a plan first and use the id it reports"
+        )
+    try:
+        return await repository.read_document(PLANS, plan_id, RestorePlan)
+    except NotFoundError:
+        raise NotFoundError(
+            f"plan {plan_id} does not exist in {repository.description}; "
+            "make a plan first and apply the id it reports"
+        ) from None
+
+
+async def read_report(repository: SnapshotRepository, run_id: str) -> RestoreReport:
+    """A stored restore report; ``InvalidNameError``/``NotFoundError`` like :func:`read_plan`."""
+    if not isinstance(run_id, str) or not is_run_id(run_id):
+        raise InvalidNameError(
+            f"{str(run_id)[:80]!r} is not a restore run id (like restore-20261204T020000Z-3f9a1c)"
+        )
+    return await repository.read_document(RESTORES, run_id, RestoreReport)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -817,6 +821,16 @@ def _result(
         message=message,
         new_id=new_id,
     )
+
+
+def _stop_on_auth(run: _Run, item: PlanItem, error: ConnxioAuthError) -> ItemResult:
+    """Record the item as failed and stop the run: no further item is started."""
+    if run.stopped is None:
+        run.stopped = (
+            f"Connxio refused the credentials of subscription {item.subscription_id} ({error})"
+        )
+    log.error("restore run %s stopped: %s", run.run_id, error)
+    return _result(item, "failed", str(error))
 
 
 def _join(first: str | None, second: str) -> str:

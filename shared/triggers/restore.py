@@ -90,14 +90,14 @@ class RestoreBody(BaseModel):
     snapshot: str | None = Field(default=None, max_length=64)
     subscriptions: list[str] | None = Field(default=None, min_length=1, max_length=100)
     integrations: list[str] | None = Field(default=None, min_length=1, max_length=1000)
-    targetSubscription: str | None = Field(default=None, max_length=128)  # noqa: N815
+    targetSubscription: str | None = Field(default=None, max_length=128)
     validation: StrictBool = Field(default=True, alias="validate")
-    deleteExtra: StrictBool = False  # noqa: N815
+    deleteExtra: StrictBool = False
     apply: StrictBool = False
-    planId: str | None = Field(default=None, max_length=64)  # noqa: N815
+    planId: str | None = Field(default=None, max_length=64)
     confirm: str | None = Field(default=None, max_length=64)
     force: StrictBool = False
-    requestedBy: str | None = Field(default=None, max_length=200)  # noqa: N815
+    requestedBy: str | None = Field(default=None, max_length=200)
 
     def given(self, *names: str) -> list[str]:
         """Which of ``names`` (JSON member names) the caller sent."""
