@@ -15,6 +15,7 @@ from shared.connxio import ConnxioClient
 from shared.core.audit import Audit
 from shared.core.manifest import SnapshotManifest, SnapshotStatus, Trigger
 from shared.core.plan import RestorePlan, RestoreReport
+from shared.core.retention import RetentionPolicy
 from shared.errors import CxBackupError
 from shared.reports.notification import should_notify, webhook_message
 from shared.services.audit import (
@@ -27,7 +28,12 @@ from shared.services.audit import (
 )
 from shared.services.backup import BackupResult, BackupService, Progress
 from shared.services.notify import post_webhook
+from shared.services.prune import Acknowledgement, PruneReport
+from shared.services.prune import acknowledge as acknowledge_mass_change
+from shared.services.prune import prune as prune_repository
 from shared.services.restore import PlanRequest, RestoreService
+from shared.services.verify import VerificationReport, verify_repository
+from shared.settings import RetentionSettings
 from shared.wiring import Runtime, connxio_client
 
 log = logging.getLogger("cxbackup")
@@ -37,6 +43,7 @@ log = logging.getLogger("cxbackup")
 class BackupOutcome:
     result: BackupResult
     audit: Audit | None  # against the previous complete snapshot; None if it could not be made
+    prune: PruneReport | None = None  # the retention run after a scheduled backup, if it ran
 
     @property
     def manifest(self) -> SnapshotManifest:
@@ -47,7 +54,7 @@ async def take_backup(
     runtime: Runtime, trigger: Trigger, *, progress: Progress | None = None
 ) -> BackupOutcome:
     """Take a snapshot of every subscription, audit it against the previous complete one, and
-    (for scheduled backups) notify the audit webhook."""
+    (for scheduled backups) notify the audit webhook and apply the retention policy."""
     settings = runtime.settings
     connxio = settings.require_connxio()
     async with connxio_client(connxio, retry=runtime.retry) as client:
@@ -61,10 +68,21 @@ async def take_backup(
         )
         result = await service.run(trigger, progress=progress)
     audit = await _audit_new_snapshot(runtime, result.manifest)
-    if trigger is Trigger.TIMER and settings.audit_webhook_url:
-        if should_notify(result.manifest, audit):
-            await post_webhook(settings.audit_webhook_url, webhook_message(result.manifest, audit))
-    return BackupOutcome(result, audit)
+    webhook = settings.audit_webhook_url if trigger is Trigger.TIMER else None
+    if webhook and should_notify(result.manifest, audit):
+        await post_webhook(webhook, webhook_message(result.manifest, audit))
+    pruned = await _prune_after_backup(runtime) if trigger is Trigger.TIMER else None
+    return BackupOutcome(result, audit, pruned)
+
+
+async def _prune_after_backup(runtime: Runtime) -> PruneReport | None:
+    """Retention after a scheduled backup. A failure is logged, never fatal: the backup is
+    stored, and the next night's prune (or ``cxbackup prune``) does the work."""
+    try:
+        return await prune(runtime, holder="timer prune")
+    except CxBackupError as error:
+        log.warning("retention after the scheduled backup failed: %s", error)
+        return None
 
 
 async def _audit_new_snapshot(runtime: Runtime, manifest: SnapshotManifest) -> Audit | None:
@@ -182,6 +200,48 @@ def backup_summary(outcome: BackupOutcome) -> dict:
     }
 
 
+# -- integrity and retention -------------------------------------------------------------------
+
+
+def retention_policy(settings: RetentionSettings) -> RetentionPolicy:
+    return RetentionPolicy(
+        keep_last=settings.keep_last,
+        keep_daily=settings.keep_daily,
+        keep_weekly=settings.keep_weekly,
+        keep_monthly=settings.keep_monthly,
+        grace=settings.grace,
+    )
+
+
+async def verify(runtime: Runtime, reference: str | None = None) -> VerificationReport:
+    """Verify one snapshot (an id or ``latest``) or, with no reference, every snapshot; the
+    manifest chain is checked either way."""
+    repository = runtime.repository
+    if reference is None:
+        return await verify_repository(repository)
+    return await verify_repository(repository, [await repository.resolve_snapshot_id(reference)])
+
+
+async def prune(runtime: Runtime, *, dry_run: bool = False, holder: str = "prune") -> PruneReport:
+    """Apply the retention policy of the app settings now (``dry_run``: only report)."""
+    return await prune_repository(
+        runtime.repository,
+        retention_policy(runtime.settings.retention),
+        now=runtime.clock.now(),
+        dry_run=dry_run,
+        holder=holder,
+    )
+
+
+async def acknowledge(
+    runtime: Runtime, reference: str, *, by: str, note: str | None = None
+) -> Acknowledgement:
+    """Record that a snapshot's mass change was reviewed, releasing its hold on pruning."""
+    return await acknowledge_mass_change(
+        runtime.repository, reference, by=by, note=note, at=runtime.clock.now()
+    )
+
+
 # -- restore -----------------------------------------------------------------------------------
 
 
@@ -202,8 +262,8 @@ async def plan_restore(runtime: Runtime, request: PlanRequest) -> RestorePlan:
 
 async def apply_restore(
     runtime: Runtime,
-    *,
     plan_id: str,
+    *,
     confirm_snapshot_id: str | None,
     requested_by: str,
     force: bool = False,

@@ -16,11 +16,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from shared.cli import audit, backup, demo, restore, simulator, snapshots
+from shared.cli import audit, backup, demo, maintenance, restore, simulator, snapshots
 from shared.cli.common import CommandError, Console
 from shared.errors import CxBackupError
 
-COMMAND_MODULES = (backup, snapshots, audit, restore, simulator, demo)
+COMMAND_MODULES = (backup, snapshots, audit, restore, maintenance, simulator, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from shared import app
 from shared.cli.common import CommandError, Console, add_json_option
+from shared.cli.restore import print_plan, print_report
 from shared.core.manifest import Trigger
 from shared.reports import render_markdown
+from shared.services.restore import PlanRequest
 from shared.settings import load_settings
 from shared.simulator import Simulator, describe_settings, seed_estate
 from shared.wiring import Runtime
@@ -68,7 +70,8 @@ async def _story(console: Console, sim: Simulator, runtime: Runtime, record: dic
     _step(console, 1, f"A Connxio simulator is serving {sim.base_url}")
     subs = sim.subscriptions()
     for sub in subs:
-        console.line(f"   subscription {sub['name']}: {len(sim.integrations(sub['id']))} integrations")
+        count = len(sim.integrations(sub["id"]))
+        console.line(f"   subscription {sub['name']}: {count} integrations")
 
     _step(console, 2, "First backup")
     first = await app.take_backup(runtime, Trigger.CLI, progress=console.progress)
@@ -82,7 +85,12 @@ async def _story(console: Console, sim: Simulator, runtime: Runtime, record: dic
 
     _step(console, 4, "Someone makes a bad edit and deletes an integration (through the API)")
     victim_sub = subs[0]["id"]
-    edited, deleted = sim.integrations(victim_sub)[:2]
+    configs = sim.integrations(victim_sub)
+    edited = next(
+        (c for c in configs if '"host"' in (c["inboundConnection"]["connectionProperties"] or "")),
+        configs[0],
+    )
+    deleted = next(c for c in configs if c["id"] != edited["id"])
     connection = json.loads(edited["inboundConnection"]["connectionProperties"] or "{}")
     connection["host"] = "wrong-host.example"
     edited["inboundConnection"]["connectionProperties"] = json.dumps(connection)
@@ -125,15 +133,10 @@ async def _restore_chapter(
     first: app.BackupOutcome,
     subscription_id: str,
 ) -> None:
-    restore = getattr(app, "plan_restore", None)
-    if restore is None:  # restore lands with its own issue
-        return
-    from shared.cli.restore import print_plan, print_report
-
     snapshot_id = first.manifest.snapshot_id
     _step(console, 7, f"Plan a restore of {snapshot_id} for that subscription (nothing is sent)")
     plan = await app.plan_restore(
-        runtime, snapshot_id, subscription_ids=frozenset({subscription_id})
+        runtime, PlanRequest(snapshot=snapshot_id, subscription_ids=(subscription_id,))
     )
     print_plan(console, plan)
     record["plan"] = plan.plan_id

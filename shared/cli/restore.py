@@ -258,7 +258,11 @@ def print_plan(console: Console, plan: RestorePlan) -> None:
         console.line(
             f"  {'ACTION':<10} {'INTEGRATION':<{width}}  {'LABEL':<{_LABEL_LIMIT}}  CHANGES"
         )
+        subscription = None
         for item in listed:
+            if item.subscription_id != subscription:
+                subscription = item.subscription_id
+                console.line(f"  subscription {subscription}:")
             changes = str(len(item.changes)) if item.action == "update" else "-"
             console.line(
                 f"  {item.action:<10} {item.integration_id:<{width}}  "

@@ -11,8 +11,14 @@ SHA-256 of the stored bytes of the complete snapshot before it (``None`` for the
   ``id_mismatch``;
 - a chain that runs against id (time) order → ``order``: entries not sorted or repeated, a
   manifest naming itself or a later snapshot as its previous, or one claiming to be the first
-  while a complete snapshot precedes it. Overlapping backups produce these too, which is why
-  backups hold a lock.
+  while a complete snapshot had already finished before it started.
+
+A manifest's previous must be an *earlier* complete snapshot that is still stored (or was
+forgotten by prune) and whose stored bytes hash to the recorded value; it need not be the
+immediately preceding one. Overlapping backups are normal: a timer backup and an HTTP backup
+started at the same moment both name the snapshot that was complete when they started, so two
+manifests share a previous and their ids interleave. Likewise a backup that started before
+another complete snapshot finished may name an older one, or none at all.
 
 Retention forgets snapshots on purpose. Prune records what it forgot in a stored forget log, and
 the caller passes those ids as ``forgotten``: a link to a forgotten, absent snapshot is neither
@@ -26,6 +32,7 @@ deleted partial or failed manifest (the chain links complete snapshots only).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -63,6 +70,11 @@ class ChainReport(_Frozen):
         if self.ok == bool(self.problems):
             raise ValueError("ok must be true exactly when there are no problems")
         return self
+
+
+def _utc(moment: datetime) -> datetime:
+    # Manifests carry aware UTC times; a naive one (hand-edited) can only mean UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _parse_problem(error: ValueError) -> str:
@@ -125,7 +137,9 @@ def verify_chain(
 
     # referenced id -> [(referring id, recorded hash)], to report each fault once.
     links: dict[str, list[tuple[str, str | None]]] = {}
-    earliest_complete: str | None = None
+    # The complete snapshot seen so far (in id order) that finished first: a manifest that
+    # started after it finished must name a previous snapshot.
+    first_finished: SnapshotManifest | None = None
     for manifest in sorted(parsed, key=lambda m: m.snapshot_id):
         sid = manifest.snapshot_id
         previous = manifest.previous_snapshot_id
@@ -139,14 +153,16 @@ def verify_chain(
                         detail="records a previous manifest hash but no previous snapshot",
                     )
                 )
-            elif earliest_complete is not None:
+            elif first_finished is not None and _utc(first_finished.finished_at) <= _utc(
+                manifest.started_at
+            ):
                 problems.append(
                     ChainProblem(
                         snapshot_id=sid,
                         kind="order",
                         detail=(
                             "records no previous snapshot, but complete snapshot "
-                            f"{earliest_complete} precedes it"
+                            f"{first_finished.snapshot_id} had finished before it started"
                         ),
                     )
                 )
@@ -160,8 +176,10 @@ def verify_chain(
                     )
                 )
             links.setdefault(previous, []).append((sid, recorded))
-        if manifest.status is SnapshotStatus.COMPLETE and earliest_complete is None:
-            earliest_complete = sid
+        if manifest.status is SnapshotStatus.COMPLETE and (
+            first_finished is None or _utc(manifest.finished_at) < _utc(first_finished.finished_at)
+        ):
+            first_finished = manifest
 
     verified = 0
     for previous in sorted(links):

@@ -449,7 +449,7 @@ def _subscription_items(
                 live_hash=live_hash(current),
                 note=None
                 if options.delete_extra
-                else "live only, not in the snapshot: left alone (ask for deleteExtra to delete)",
+                else "live only, not in the snapshot: left alone (deletion was not asked for)",
             )
         )
     return items

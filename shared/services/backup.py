@@ -12,6 +12,13 @@ Order of work, which is what makes a snapshot trustworthy:
 A subscription that cannot be read is recorded as ``skipped`` or ``failed`` with its reason while
 the others complete. A storage failure aborts the run: no manifest is written, and the error
 names the store.
+
+Each run holds a backup lock (``shared.services.locks``) from before it reads the previous
+snapshot until its manifest is written, and first waits for a running prune to finish: a prune
+never deletes an object that a running backup will reference. The previous snapshot is the
+newest complete one whose id sorts before this run's own, so overlapping backups always name an
+earlier snapshot and the chain stays in time order. A previous manifest that cannot be read is
+passed over (and named in a warning) rather than stopping every backup after it.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import asyncio
 import logging
 import secrets as _random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,7 +50,14 @@ from shared.core.manifest import (
     overall_status,
     time_ordered_suffix,
 )
-from shared.errors import ConnxioAuthError, ConnxioError, ObjectExistsError
+from shared.errors import (
+    ConnxioAuthError,
+    ConnxioError,
+    CorruptObjectError,
+    NotFoundError,
+    ObjectExistsError,
+)
+from shared.services import locks
 from shared.store.repository import SnapshotRepository
 
 log = logging.getLogger("cxbackup.backup")
@@ -62,6 +76,16 @@ class BackupResult:
     objects_written: int
     bytes_written: int
     duration_seconds: float
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """What a run builds on: the previous complete snapshot and the newest one of any status."""
+
+    complete: SnapshotManifest | None
+    complete_hash: str | None  # sha256 of its stored bytes, for the chain
+    latest: SnapshotManifest | None
+    unreadable: tuple[str, ...]  # newer manifests passed over because they do not parse
 
 
 @dataclass(frozen=True)
@@ -84,6 +108,9 @@ class BackupService:
         write_concurrency: int = 32,
         make_suffix: Callable[[datetime], str] | None = None,
         mass_change_threshold: float = DEFAULT_THRESHOLD,
+        lock_poll_seconds: float = 2.0,
+        lock_wait_seconds: float = 300.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._client = client
         self._repository = repository
@@ -96,6 +123,9 @@ class BackupService:
             lambda at: time_ordered_suffix(at, _random.token_hex(2)[:3])
         )
         self._mass_change_threshold = mass_change_threshold
+        self._lock_poll_seconds = lock_poll_seconds
+        self._lock_wait_seconds = lock_wait_seconds
+        self._sleep = sleep
 
     async def run(
         self,
@@ -105,17 +135,75 @@ class BackupService:
         note: str | None = None,
         progress: Progress | None = None,
     ) -> BackupResult:
-        """Take one snapshot; ``subscription_ids`` limits it to those (e.g. a pre-restore one)."""
+        """Take one snapshot; ``subscription_ids`` limits it to those (e.g. a pre-restore one).
+
+        Raises ``RepositoryBusyError`` when a prune holds the repository for longer than
+        ``lock_wait_seconds``; nothing is read or written then.
+        """
         started_at = self._clock.now()
+        snapshot_id = new_snapshot_id(started_at, self._make_suffix(started_at))
+        lock = await locks.acquire(
+            self._repository, "backup", at=started_at, holder=f"{trigger.value} backup"
+        )
+        try:
+            await locks.wait_for_prunes(
+                self._repository,
+                now=started_at,
+                poll_seconds=self._lock_poll_seconds,
+                max_wait_seconds=self._lock_wait_seconds,
+                sleep=self._sleep,
+            )
+            return await self._run_locked(
+                trigger,
+                snapshot_id=snapshot_id,
+                started_at=started_at,
+                subscription_ids=subscription_ids,
+                note=note,
+                progress=progress,
+            )
+        finally:
+            await locks.release(self._repository, lock)
+
+    async def _previous(self, before: str) -> _Previous:
+        """The newest manifests with ids before ``before``: any status, and complete."""
+        latest: SnapshotManifest | None = None
+        unreadable: list[str] = []
+        for candidate in reversed(await self._repository.list_snapshot_ids()):
+            if candidate >= before:
+                continue
+            try:
+                data = await self._repository.read_manifest_bytes(candidate)
+                manifest = SnapshotManifest.model_validate_json(data)
+            except NotFoundError:
+                continue  # forgotten by a prune since the listing
+            except (CorruptObjectError, ValueError):
+                log.warning("manifest of snapshot %s does not parse; passed over", candidate)
+                unreadable.append(candidate)
+                continue
+            latest = latest or manifest
+            if manifest.status is SnapshotStatus.COMPLETE:
+                return _Previous(manifest, content_hash(data), latest, tuple(unreadable))
+        return _Previous(None, None, latest, tuple(unreadable))
+
+    async def _run_locked(
+        self,
+        trigger: Trigger,
+        *,
+        snapshot_id: str,
+        started_at: datetime,
+        subscription_ids: Iterable[str] | None,
+        note: str | None,
+        progress: Progress | None,
+    ) -> BackupResult:
         started = time.perf_counter()
         say = progress or (lambda _message: None)
-        previous_complete = await self._repository.latest_manifest(status=SnapshotStatus.COMPLETE)
-        latest_any = await self._repository.latest_manifest()
+        previous = await self._previous(snapshot_id)
+        previous_complete = previous.complete
         # Hashes known to be stored already: skipping them makes an unchanged estate cost one
-        # manifest. Only hashes of manifests that still exist count, and prune never deletes an
-        # object a kept manifest references, so they are still there.
+        # manifest. They come from manifests that exist now, and this run holds a backup lock
+        # until its manifest is written, so no prune deletes them in between.
         known: set[str] = set()
-        for manifest in (previous_complete, latest_any):
+        for manifest in (previous_complete, previous.latest):
             if manifest is not None:
                 known |= manifest.referenced_hashes()
 
@@ -144,18 +232,19 @@ class BackupService:
         warnings: list[str] = []
         if discovery_problem:
             warnings.append(discovery_problem)
+        warnings.extend(
+            f"the manifest of snapshot {unreadable} does not parse and was passed over; "
+            "run `cxbackup verify --all`"
+            for unreadable in previous.unreadable
+        )
         manifest = SnapshotManifest(
-            snapshot_id=new_snapshot_id(started_at, self._make_suffix(started_at)),
+            snapshot_id=snapshot_id,
             trigger=trigger,
             status=status,
             started_at=started_at,
             finished_at=self._clock.now(),
             previous_snapshot_id=previous_complete.snapshot_id if previous_complete else None,
-            previous_manifest_hash=(
-                content_hash(await self._repository.read_manifest_bytes(previous_complete.snapshot_id))
-                if previous_complete
-                else None
-            ),
+            previous_manifest_hash=previous.complete_hash,
             subscriptions=entries,
             warnings=tuple(warnings),
             note=note,
@@ -171,7 +260,7 @@ class BackupService:
                     "mass_change_subscriptions": tuple(a.subscription_id for a in tripped),
                 }
             )
-        manifest = await self._write_manifest(manifest)
+        manifest = await self._write_manifest(manifest, after=manifest.previous_snapshot_id)
         duration = time.perf_counter() - started
         log.info(
             "backup %s finished: %s, %d subscription(s), %d integration(s), %d object(s) written",
@@ -194,15 +283,23 @@ class BackupService:
         )
         return BackupResult(manifest, counters.objects, counters.bytes, duration)
 
-    async def _write_manifest(self, manifest: SnapshotManifest) -> SnapshotManifest:
-        """Write-once; on the (rare) id collision, draw a new suffix rather than overwrite."""
+    async def _write_manifest(
+        self, manifest: SnapshotManifest, *, after: str | None = None
+    ) -> SnapshotManifest:
+        """Write-once; on the (rare) id collision, draw a new suffix rather than overwrite.
+
+        A new id must still sort after ``after`` (the previous snapshot), or the chain would
+        run backwards; such a draw counts as another collision.
+        """
         for _ in range(5):
-            try:
-                await self._repository.put_manifest(manifest)
-                return manifest
-            except ObjectExistsError:
-                fresh = new_snapshot_id(manifest.started_at, self._make_suffix(manifest.started_at))
-                manifest = manifest.model_copy(update={"snapshot_id": fresh})
+            if after is None or manifest.snapshot_id > after:
+                try:
+                    await self._repository.put_manifest(manifest)
+                    return manifest
+                except ObjectExistsError:
+                    pass
+            fresh = new_snapshot_id(manifest.started_at, self._make_suffix(manifest.started_at))
+            manifest = manifest.model_copy(update={"snapshot_id": fresh})
         raise ObjectExistsError(
             f"could not find a free snapshot id for {manifest.started_at.isoformat()} "
             f"in {self._repository.description}"
@@ -224,7 +321,9 @@ class BackupService:
             try:
                 subscriptions = await self._client.list_subscriptions(key)
             except ConnxioError as error:
-                problem = f"subscription discovery failed with the key of {subscription_id}: {error}"
+                problem = (
+                    f"subscription discovery failed with the key of {subscription_id}: {error}"
+                )
                 continue
             listed = {s["id"]: s.get("name") for s in subscriptions if s.get("id")}
             problem = None
@@ -247,7 +346,9 @@ class BackupService:
         key = self._api_keys.get(sub.subscription_id)
         base = {"subscription_id": sub.subscription_id, "name": sub.name}
         if key is None:
-            return SubscriptionEntry(**base, status=SubscriptionStatus.SKIPPED, reason=NO_KEY_REASON)
+            return SubscriptionEntry(
+                **base, status=SubscriptionStatus.SKIPPED, reason=NO_KEY_REASON
+            )
         try:
             configs = await self._client.list_integrations(key)
         except ConnxioAuthError as error:

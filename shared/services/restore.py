@@ -47,7 +47,8 @@ dropped, ``subscriptionId`` rewritten) and the report's ``id_map`` maps source i
 Such a restore always creates: applying two plans of it creates the integrations twice.
 
 Secrets: plans and reports hold only redacted field changes; log lines carry ids, counts and
-statuses; messages quoted from the API are scrubbed of the secret strings of the body sent.
+statuses; messages quoted from the API are scrubbed of the secret strings of the body sent and
+of the live config.
 """
 
 from __future__ import annotations
@@ -57,12 +58,13 @@ import logging
 import secrets as _random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.clock import Clock
 from shared.connxio import ConnxioClient
 from shared.core.manifest import (
+    IntegrationEntry,
     SnapshotManifest,
     SubscriptionEntry,
     SubscriptionStatus,
@@ -71,6 +73,7 @@ from shared.core.manifest import (
 from shared.core.plan import (
     ConfirmationMismatch,
     ItemResult,
+    ItemStatus,
     PlanAlreadyApplied,
     PlanExpired,
     PlanItem,
@@ -159,6 +162,16 @@ class PlanRequest:
     delete_extra: bool = False
     force: bool = False
     requested_by: str | None = None
+
+    def __post_init__(self) -> None:
+        # Accept any iterable of ids (a set, a list); keep a stable order for the stored scope.
+        for name in ("subscription_ids", "integration_ids"):
+            values = getattr(self, name)
+            if values is not None and not isinstance(values, tuple):
+                if isinstance(values, str):
+                    raise TypeError(f"{name} must be a collection of ids, not one string")
+                ordered = sorted(values) if isinstance(values, set | frozenset) else values
+                object.__setattr__(self, name, tuple(ordered))
 
 
 class _Run:
@@ -394,7 +407,7 @@ class RestoreService:
             f"{report_state}. A plan applies once: make a new plan to restore again"
         )
 
-    async def _claim(self, plan: RestorePlan, at: Any, requested_by: str) -> str:
+    async def _claim(self, plan: RestorePlan, at: datetime, requested_by: str) -> str:
         """Create the write-once marker of this plan's run; the loser of a race is refused."""
         run_id = new_run_id(at, self._make_suffix())
         claim = RestoreClaim(
@@ -482,7 +495,7 @@ class RestoreService:
         except ConnxioAuthError as error:
             return _stop_on_auth(run, item, error)
         except ConnxioValidationError as error:
-            message = _scrub(error.server_message, body)
+            message = _scrub(error.server_message, body, current)
             log.warning(
                 "restore run %s: %s %s rejected by Connxio: %s",
                 run.run_id,
@@ -492,7 +505,7 @@ class RestoreService:
             )
             return _result(item, "failed", f"Connxio rejected it (HTTP 400): {message}")
         except ConnxioError as error:
-            message = _scrub(str(error), body)
+            message = _scrub(str(error), body, current)
             log.warning(
                 "restore run %s: %s %s failed: %s",
                 run.run_id,
@@ -578,7 +591,7 @@ class RestoreService:
         self,
         run: _Run,
         requested_by: str,
-        started_at: Any,
+        started_at: datetime,
         results: list[ItemResult],
         *,
         pre_id: str | None,
@@ -667,7 +680,7 @@ class RestoreService:
     ) -> dict[str, list[StoredConfig]]:
         semaphore = asyncio.Semaphore(_LOAD_CONCURRENCY)
 
-        async def load(entry: Any) -> StoredConfig:
+        async def load(entry: IntegrationEntry) -> StoredConfig:
             async with semaphore:
                 try:
                     document = await self._repository.load_document(entry.hash)
@@ -810,7 +823,7 @@ def _not_attempted(plan: RestorePlan, why: str) -> list[ItemResult]:
 
 
 def _result(
-    item: PlanItem, status: Any, message: str | None, *, new_id: str | None = None
+    item: PlanItem, status: ItemStatus, message: str | None, *, new_id: str | None = None
 ) -> ItemResult:
     return ItemResult(
         subscription_id=item.subscription_id,
@@ -837,9 +850,17 @@ def _join(first: str | None, second: str) -> str:
     return f"{first}; {second}" if first else second
 
 
-def _scrub(text: str, body: Any) -> str:
-    """``text`` without any secret string of ``body`` (defence in depth over the client's)."""
-    for secret in sorted(secret_values(body), key=len, reverse=True):
+def _scrub(text: str, *documents: Any) -> str:
+    """``text`` without any secret string of ``documents`` (the body sent and the live config).
+
+    The client already scrubs the ``decryptedValue`` strings it sent; an API message may also
+    echo a live value, or a password outside a Secret object.
+    """
+    found: set[str] = set()
+    for document in documents:
+        if document is not None:
+            found |= secret_values(document)
+    for secret in sorted(found, key=len, reverse=True):
         if len(secret) >= _MIN_SCRUBBED_SECRET_LENGTH:
             text = text.replace(secret, "***")
     return text

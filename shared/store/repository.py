@@ -174,6 +174,9 @@ class SnapshotRepository:
     async def delete_manifest(self, snapshot_id: str) -> None:
         await self._run(self.backend.delete, snapshot_name(snapshot_id))
 
+    async def manifest_exists(self, snapshot_id: str) -> bool:
+        return await self._run(self.backend.exists, snapshot_name(snapshot_id))
+
     async def latest_manifest(
         self, *, status: SnapshotStatus | None = None, before: str | None = None
     ) -> SnapshotManifest | None:
@@ -219,6 +222,13 @@ class SnapshotRepository:
             return model.model_validate_json(data)
         except ValidationError:
             raise CorruptObjectError(f"{name} in {self.description} does not parse") from None
+
+    async def delete_document(self, kind: str, document_id: str) -> None:
+        """Remove a document; ``ObjectNotFoundError`` when it is not there."""
+        await self._run(self.backend.delete, document_name(kind, document_id))
+
+    async def object_exists(self, digest: str) -> bool:
+        return await self._run(self.backend.exists, object_name(digest))
 
     async def document_exists(self, kind: str, document_id: str) -> bool:
         return await self._run(self.backend.exists, document_name(kind, document_id))

@@ -24,6 +24,7 @@ from shared.errors import (
     SettingsError,
     StoreUnavailableError,
 )
+from shared.services.locks import MaintenanceError
 
 log = logging.getLogger("cxbackup.http")
 
@@ -97,6 +98,10 @@ def problem_for(error: BaseException) -> func.HttpResponse:
     if isinstance(error, RestoreError):
         # Refusals (422/409) and aborted runs (502); the message says what to do.
         log.warning("restore refused or stopped: %s", error)
+        return problem_response(error.status, error.title, str(error))
+    if isinstance(error, MaintenanceError):
+        # A refused acknowledgement (400/409/422) or a repository held by a prune (409).
+        log.warning("maintenance request refused: %s", error)
         return problem_response(error.status, error.title, str(error))
     if isinstance(error, CxBackupError):
         log.error("request failed: %s", error)

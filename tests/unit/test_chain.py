@@ -160,3 +160,68 @@ def test_report_cannot_claim_ok_with_problems() -> None:
             ok=True,
             problems=({"snapshot_id": "x", "kind": "order", "detail": "d"},),
         )
+
+
+def manifest_entry(
+    at: datetime,
+    suffix: str,
+    *,
+    previous: tuple[str, bytes] | None,
+    duration: timedelta = timedelta(minutes=5),
+) -> tuple[str, bytes]:
+    """One complete manifest started at ``at`` that names ``previous`` as a backup would."""
+    manifest = SnapshotManifest(
+        snapshot_id=new_snapshot_id(at, suffix),
+        trigger=Trigger.TIMER,
+        status=SnapshotStatus.COMPLETE,
+        started_at=at,
+        finished_at=at + duration,
+        previous_snapshot_id=previous[0] if previous else None,
+        previous_manifest_hash=content_hash(previous[1]) if previous else None,
+    )
+    return manifest.snapshot_id, manifest_bytes(manifest)
+
+
+def test_overlapping_backups_that_share_a_previous_snapshot_are_not_a_problem() -> None:
+    base = manifest_entry(START, "000001", previous=None)
+    timer = manifest_entry(START + timedelta(days=1), "000001", previous=base)
+    http = manifest_entry(START + timedelta(days=1), "000002", previous=base)
+    after = manifest_entry(START + timedelta(days=2), "000001", previous=http)
+    report = verify_chain([base, timer, http, after])
+    assert report.ok, report.problems
+    assert report.verified_links == 3
+
+
+def test_backup_that_started_before_a_newer_one_finished_may_name_an_older_previous() -> None:
+    base = manifest_entry(START, "000001", previous=None)
+    slow = manifest_entry(
+        START + timedelta(hours=1), "000001", previous=base, duration=timedelta(hours=2)
+    )
+    quick = manifest_entry(START + timedelta(hours=2), "000001", previous=base)
+    # Started while `slow` was still running, so `slow` was not yet there to be named.
+    report = verify_chain([base, slow, quick])
+    assert report.ok, report.problems
+
+
+def test_two_first_backups_that_overlapped_may_both_record_no_previous() -> None:
+    first = manifest_entry(START, "000001", previous=None)
+    second = manifest_entry(START + timedelta(minutes=1), "000001", previous=None)
+    assert verify_chain([first, second]).ok
+
+
+def test_removed_snapshot_named_by_one_of_two_overlapping_backups_is_reported() -> None:
+    base = manifest_entry(START, "000001", previous=None)
+    timer = manifest_entry(START + timedelta(days=1), "000001", previous=base)
+    http = manifest_entry(START + timedelta(days=1), "000002", previous=base)
+    after = manifest_entry(START + timedelta(days=2), "000001", previous=http)
+    report = verify_chain([base, timer, after])
+    assert [(p.snapshot_id, p.kind) for p in report.problems] == [(http[0], "missing_previous")]
+
+
+def test_edited_snapshot_shared_by_overlapping_backups_is_reported_once() -> None:
+    base = manifest_entry(START, "000001", previous=None)
+    timer = manifest_entry(START + timedelta(days=1), "000001", previous=base)
+    http = manifest_entry(START + timedelta(days=1), "000002", previous=base)
+    entries = edit([base, timer, http], 0, note="rewritten")
+    report = verify_chain(entries)
+    assert [(p.snapshot_id, p.kind) for p in report.problems] == [(base[0], "hash_mismatch")]

@@ -363,7 +363,11 @@ def test_outcome_succeeded_when_every_item_is_restored_and_verified() -> None:
 
 @pytest.mark.parametrize(
     "item",
-    [result("failed", "not-checked"), result("conflict", "not-checked"), result("updated", "mismatch")],
+    [
+        result("failed", "not-checked"),
+        result("conflict", "not-checked"),
+        result("updated", "mismatch"),
+    ],
 )
 def test_outcome_partial_when_an_item_failed_conflicted_or_did_not_verify(item) -> None:
     assert report_outcome([result("updated"), item]) == "partial"
