@@ -39,6 +39,8 @@ class Endpoints:
     baseline_container: str  # the afternoon script's files
     floor_container: str  # scratch space of the storage floor
     concurrency: int  # subscriptions read at once (BACKUP_CONCURRENCY)
+    # The storage floor's own (fresh) Azurite; None: the run's Azurite, in floor_container.
+    floor_connection_string: str | None = field(default=None, repr=False)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")

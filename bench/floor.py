@@ -140,7 +140,8 @@ def measure_storage(
     blobs = [canonical_bytes(c) for c in configs]
     run_store = BlobBackend.from_connection_string(endpoints.connection_string, endpoints.container)
     scratch = BlobBackend.from_connection_string(
-        endpoints.connection_string, endpoints.floor_container
+        endpoints.floor_connection_string or endpoints.connection_string,
+        endpoints.floor_container,
     )
     scratch.ensure_container()
     result: dict[str, Any] = {"write_concurrency": WRITE_CONCURRENCY}

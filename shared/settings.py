@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 from shared.errors import SettingsError
 
 DEFAULT_BASE_URL = "https://api.connxio.com"
-DEFAULT_TOKEN_URL = "https://api.connxio.com/oauth/token"
+DEFAULT_TOKEN_URL = "https://api.connxio.com/oauth/token"  # noqa: S105 - a URL, not a secret
 DEFAULT_SCOPE = "api://connxio/.default"
 DEFAULT_CONTAINER = "cxbackup"
 DEFAULT_SCHEDULE = "0 0 2 * * *"  # NCRONTAB with seconds: every night at 02:00 UTC
@@ -80,7 +80,9 @@ class Settings:
 
     def require_connxio(self) -> ConnxioSettings:
         if self.connxio is None:
-            raise SettingsError("CONNXIO_CLIENT_ID", "Connxio settings were not loaded for this run")
+            raise SettingsError(
+                "CONNXIO_CLIENT_ID", "Connxio settings were not loaded for this run"
+            )
         return self.connxio
 
 
@@ -147,7 +149,7 @@ def parse_api_keys(raw: str | None, name: str = "CONNXIO_API_KEYS") -> dict[str,
     if raw is None:
         raise SettingsError(
             name,
-            'is missing; set it to a JSON object of subscription id → API key, e.g. '
+            "is missing; set it to a JSON object of subscription id → API key, e.g. "
             '{"<subscription id>": "<management API key>"}',
         )
     try:
@@ -189,9 +191,15 @@ def load_storage_settings(env: Mapping[str, str]) -> StorageSettings:
     local = _get(env, "BACKUP_LOCAL_PATH")
     connection_string = _get(env, "BACKUP_STORAGE_CONNECTION_STRING")
     account_url = _url(env, "BACKUP_STORAGE_ACCOUNT_URL", None)
-    chosen = [n for n, v in (("BACKUP_LOCAL_PATH", local),
-                             ("BACKUP_STORAGE_CONNECTION_STRING", connection_string),
-                             ("BACKUP_STORAGE_ACCOUNT_URL", account_url)) if v]
+    chosen = [
+        n
+        for n, v in (
+            ("BACKUP_LOCAL_PATH", local),
+            ("BACKUP_STORAGE_CONNECTION_STRING", connection_string),
+            ("BACKUP_STORAGE_ACCOUNT_URL", account_url),
+        )
+        if v
+    ]
     if len(chosen) > 1:
         raise SettingsError(chosen[1], f"conflicts with {chosen[0]}: set only one backup store")
     if local:
@@ -222,9 +230,13 @@ def load_connxio_settings(env: Mapping[str, str]) -> ConnxioSettings:
     return ConnxioSettings(
         base_url=base_url,
         token_url=token_url,
-        client_id=_require(env, "CONNXIO_CLIENT_ID", "set the OAuth client id of your Connxio API client"),
+        client_id=_require(
+            env, "CONNXIO_CLIENT_ID", "set the OAuth client id of your Connxio API client"
+        ),
         client_secret=_require(
-            env, "CONNXIO_CLIENT_SECRET", "set the OAuth client secret (a Key Vault reference in Azure)"
+            env,
+            "CONNXIO_CLIENT_SECRET",
+            "set the OAuth client secret (a Key Vault reference in Azure)",
         ),
         scope=_get(env, "CONNXIO_SCOPE") or DEFAULT_SCOPE,
         api_keys=parse_api_keys(_get(env, "CONNXIO_API_KEYS")),

@@ -59,9 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if args.debug:
             raise
-        console.error(
-            f"unexpected {type(error).__name__}; run again with --debug for details"
-        )
+        console.error(f"unexpected {type(error).__name__}; run again with --debug for details")
         return 1
 
 

@@ -7,9 +7,16 @@ import json
 import sys
 
 from shared.app import audit, history
-from shared.cli.common import Console, add_json_option, add_store_option, runtime_from_args
+from shared.cli.common import (
+    CommandError,
+    Console,
+    add_json_option,
+    add_store_option,
+    runtime_from_args,
+)
 from shared.cli.snapshots import check_snapshot_reference
 from shared.reports import render_html, render_json, render_markdown
+from shared.triggers.requests import integration_id
 
 _RENDERERS = {"json": render_json, "markdown": render_markdown, "html": render_html}
 
@@ -42,6 +49,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     timeline.set_defaults(handler=run_history)
 
 
+def _ids(values: list[str] | None, option: str) -> frozenset[str] | None:
+    """The ids given to a repeatable option, checked like the HTTP API checks them."""
+    if not values:
+        return None
+    return frozenset(integration_id(value, name=option) for value in values)
+
+
+def write_report(path: str, text: str) -> None:
+    """Write a report to ``path``; a path that cannot be written is a clear error."""
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise CommandError(f"cannot write the audit to {path}: {error.strerror or error}") from None
+
+
 async def run_audit(args: argparse.Namespace, console: Console) -> int:
     from_ref = check_snapshot_reference(args.from_snapshot) if args.from_snapshot else None
     to_ref = check_snapshot_reference(args.to_snapshot) if args.to_snapshot else None
@@ -50,13 +73,12 @@ async def run_audit(args: argparse.Namespace, console: Console) -> int:
         runtime,
         from_ref,
         to_ref,
-        subscription_ids=frozenset(args.subscription) if args.subscription else None,
-        integration_ids=frozenset(args.integration) if args.integration else None,
+        subscription_ids=_ids(args.subscription, "--subscription"),
+        integration_ids=_ids(args.integration, "--integration"),
     )
     text = render_json(result) if console.json_mode else _RENDERERS[args.format](result)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_report(args.output, text)
         print(f"wrote {args.format} audit to {args.output}", file=sys.stderr)
     else:
         print(text)

@@ -45,7 +45,7 @@ def _step(console: Console, number: int, text: str) -> None:
 
 async def run(args: argparse.Namespace, console: Console) -> int:
     folder = Path(args.store) if args.store else Path(tempfile.mkdtemp(prefix="cxbackup-demo-"))
-    if folder.exists() and any(folder.iterdir()):
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise CommandError(f"--store {folder}: the demo needs an empty folder")
     folder.mkdir(parents=True, exist_ok=True)
     record: dict = {"store": str(folder)}

@@ -119,7 +119,8 @@ def print_verification(console: Console, report: VerificationReport) -> None:
         )
     if not report.ok:
         console.line(
-            "Restore from a snapshot that verified ok; find out who could write to the store."
+            "The store cannot repair itself: restore from a snapshot that verified ok, and find "
+            "out who or what could write to the store."
         )
 
 

@@ -11,7 +11,7 @@ SHA-256 of the stored bytes of the complete snapshot before it (``None`` for the
   ``id_mismatch``;
 - a chain that runs against id (time) order → ``order``: entries not sorted or repeated, a
   manifest naming itself or a later snapshot as its previous, or one claiming to be the first
-  while a complete snapshot had already finished before it started.
+  while a complete snapshot had finished well (``SETTLE_TIME``) before it started.
 
 A manifest's previous must be an *earlier* complete snapshot that is still stored (or was
 forgotten by prune) and whose stored bytes hash to the recorded value; it need not be the
@@ -32,7 +32,7 @@ deleted partial or failed manifest (the chain links complete snapshots only).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -70,6 +70,11 @@ class ChainReport(_Frozen):
         if self.ok == bool(self.problems):
             raise ValueError("ok must be true exactly when there are no problems")
         return self
+
+
+# How long after a snapshot's ``finished_at`` its manifest may become visible to a backup that
+# is starting (the manifest write itself, clocks of two hosts that differ a little).
+SETTLE_TIME = timedelta(minutes=5)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -153,16 +158,16 @@ def verify_chain(
                         detail="records a previous manifest hash but no previous snapshot",
                     )
                 )
-            elif first_finished is not None and _utc(first_finished.finished_at) <= _utc(
-                manifest.started_at
-            ):
+            elif first_finished is not None and _utc(
+                first_finished.finished_at
+            ) + SETTLE_TIME < _utc(manifest.started_at):
                 problems.append(
                     ChainProblem(
                         snapshot_id=sid,
                         kind="order",
                         detail=(
                             "records no previous snapshot, but complete snapshot "
-                            f"{first_finished.snapshot_id} had finished before it started"
+                            f"{first_finished.snapshot_id} had finished well before it started"
                         ),
                     )
                 )

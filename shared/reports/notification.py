@@ -40,8 +40,11 @@ def webhook_message(manifest: SnapshotManifest, audit: Audit | None) -> dict[str
         )
         listed = 0
         for sub in audit.subscriptions:
-            for kind, group in (("added", sub.added), ("modified", sub.modified),
-                                ("removed", sub.removed)):
+            for kind, group in (
+                ("added", sub.added),
+                ("modified", sub.modified),
+                ("removed", sub.removed),
+            ):
                 for item in group:
                     if listed == MAX_LISTED:
                         break

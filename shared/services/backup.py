@@ -352,11 +352,10 @@ class BackupService:
         try:
             configs = await self._client.list_integrations(key)
         except ConnxioAuthError as error:
-            return SubscriptionEntry(
-                **base,
-                status=SubscriptionStatus.FAILED,
-                reason=f"{error}; check the API key for this subscription in CONNXIO_API_KEYS",
-            )
+            reason = str(error)
+            if not error.operation.endswith("(token endpoint)"):  # the OAuth client, not the key
+                reason += "; check the API key for this subscription in CONNXIO_API_KEYS"
+            return SubscriptionEntry(**base, status=SubscriptionStatus.FAILED, reason=reason)
         except ConnxioError as error:
             return SubscriptionEntry(**base, status=SubscriptionStatus.FAILED, reason=str(error))
 

@@ -22,10 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.app import audit, backup_summary, history, take_backup
 from shared.core.manifest import SnapshotManifest, Trigger
+from shared.reports import render_html, render_json, render_markdown
 from shared.services.snapshots import get_snapshot, get_stored_integration, list_snapshots
 from shared.triggers.context import current_runtime
 from shared.triggers.problems import problem_for
-from shared.reports import render_html, render_json, render_markdown
 from shared.triggers.requests import (
     integration_id,
     json_body,
@@ -43,7 +43,7 @@ async def respond(handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.H
     """Run ``handler``; any exception becomes a problem document, never a stack trace."""
     try:
         return await handler()
-    except Exception as error:  # noqa: BLE001 - the boundary: everything becomes a problem
+    except Exception as error:
         return problem_for(error)
 
 
@@ -163,8 +163,9 @@ async def audits(req: func.HttpRequest) -> func.HttpResponse:
             integration_ids=_optional_ids(req, "integration"),
         )
         render, mimetype = _RENDERERS[fmt]
-        return func.HttpResponse(render(result), status_code=200, mimetype=mimetype.split(";")[0],
-                                 charset="utf-8")
+        return func.HttpResponse(
+            render(result), status_code=200, mimetype=mimetype.split(";")[0], charset="utf-8"
+        )
 
     return await respond(handle)
 

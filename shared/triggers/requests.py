@@ -52,7 +52,9 @@ def query_int(req: func.HttpRequest, name: str, default: int, low: int, high: in
     try:
         value = int(raw)
     except ValueError:
-        raise RequestProblem(400, "Invalid query parameter", f"{name} must be a whole number") from None
+        raise RequestProblem(
+            400, "Invalid query parameter", f"{name} must be a whole number"
+        ) from None
     if not low <= value <= high:
         raise RequestProblem(
             400, "Invalid query parameter", f"{name} must be between {low} and {high}"

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 
 import azure.functions as func
-from azure.functions.timer import TimerRequest
 import pytest
+from azure.functions.timer import TimerRequest
 
 from shared.core.canonical import canonical_bytes
 from shared.core.manifest import SnapshotStatus, Trigger
+from shared.settings import load_settings
 from shared.simulator import Fault
+from shared.triggers.context import use_runtime
 from shared.triggers.http import snapshot, snapshot_integration, snapshots, start_backup
 from shared.triggers.timer import ScheduledBackupFailed, scheduled_backup
-from shared.settings import load_settings
-from shared.triggers.context import use_runtime
 from shared.wiring import Runtime
 from tests.functions.conftest import http_request
 
@@ -148,9 +148,7 @@ async def test_bad_listing_query_is_a_400_problem(runtime, name, value):
     problem(response)
 
 
-async def test_storage_unavailable_is_a_503_problem_without_secrets(
-    app_settings, isolated_azurite
-):
+async def test_storage_unavailable_is_a_503_problem_without_secrets(app_settings, isolated_azurite):
     settings = load_settings(
         {**app_settings, "BACKUP_STORAGE_CONNECTION_STRING": isolated_azurite.connection_string}
     )

@@ -12,10 +12,11 @@ import json
 import pytest
 from azure.functions.timer import TimerRequest
 
+from shared.cli import main
 from shared.connxio import RetryPolicy
 from shared.core.manifest import SnapshotStatus, SubscriptionStatus, Trigger
 from shared.services.backup import BackupService
-from shared.simulator import Fault
+from shared.simulator import Fault, describe_settings
 from shared.triggers.http import start_backup
 from shared.triggers.timer import ScheduledBackupFailed, scheduled_backup
 from tests.functions.conftest import http_request
@@ -211,6 +212,16 @@ async def test_token_endpoint_refusing_the_client_fails_every_subscription_witho
     await assert_manifest_fully_stored(repository, manifest)
 
 
+async def test_token_endpoint_refusal_points_at_the_oauth_client_not_the_api_keys(
+    backup_service, simulator
+):
+    simulator.inject(Fault("status", status=401, path=TOKEN, times=None))
+    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    for sid in simulator.subscription_ids:
+        reason = assert_failed_with(manifest, sid, "CONNXIO_CLIENT_SECRET")
+        assert "CONNXIO_API_KEYS" not in reason  # the keys are fine; the client was refused
+
+
 async def test_token_endpoint_failing_once_is_retried_and_the_backup_completes(
     backup_service, simulator, repository, sleeps
 ):
@@ -334,9 +345,6 @@ async def test_timer_backup_that_is_partial_succeeds_and_records_the_failure(run
 def test_cli_backup_with_a_throttled_subscription_exits_3_and_prints_the_reason(
     simulator, monkeypatch, tmp_path, capsys
 ):
-    from shared.cli import main
-    from shared.simulator import describe_settings
-
     for name, value in describe_settings(simulator).items():
         monkeypatch.setenv(name, value)
     throttled = simulator.subscription_ids[0]

@@ -10,8 +10,8 @@ snapshot and one restore plan, and the simulator. For every case the test checks
   before and after, and the simulator received no write (POST/PUT/DELETE).
 
 Wrong methods never reach a function: the Functions host routes by the methods each HTTP
-trigger declares in its binding and answers any other method itself (404 Not Found for a route
-registered only with other methods; the function is not invoked). ``METHODS`` below is that
+trigger declares in its binding and answers any other method itself (404 or 405; the function is
+not invoked). ``METHODS`` below is that
 contract, checked against the registered bindings, so a function that accepted more methods
 than it handles would fail here.
 

@@ -3,7 +3,8 @@
 A backup that cannot reach its store fails clearly (503 problem, a failed timer run, exit 1 with a
 message naming the store and the setting, never the key); one interrupted mid-way leaves no
 manifest, only unreferenced objects; once storage is back the next backup completes and reuses
-the objects that were already stored.
+the objects that were already stored. Every other endpoint that touches the store answers 503
+while it is down: an outage is never reported as a result (a verify finding, an empty prune).
 """
 
 from __future__ import annotations
@@ -11,23 +12,35 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from azure.functions.timer import TimerRequest
 
+from shared.app import take_backup
 from shared.cli import main
 from shared.clock import TickingClock
+from shared.connxio import RetryPolicy
 from shared.core.manifest import SnapshotStatus, SubscriptionStatus, Trigger
 from shared.errors import StoreUnavailableError
 from shared.services.backup import BackupService
 from shared.settings import StorageSettings, load_settings
-from shared.simulator import Fault, describe_settings
+from shared.simulator import Fault, Simulator, describe_settings, seed_estate
 from shared.triggers.context import use_runtime
 from shared.triggers.http import start_backup
+from shared.triggers.maintenance import acknowledge_snapshot, prune_snapshots, verify_snapshots
+from shared.triggers.restore import restore
 from shared.triggers.timer import scheduled_backup
 from shared.wiring import Runtime, build_repository
+from tests.azurite import Azurite
 from tests.functions.conftest import http_request
-from tests.reliability.conftest import START, assert_manifest_fully_stored, subscription_entry
+from tests.reliability.conftest import (
+    START,
+    api_writes,
+    assert_manifest_fully_stored,
+    subscription_entry,
+)
 
 
 @pytest.fixture
@@ -190,3 +203,64 @@ async def test_storage_stopped_mid_backup_leaves_no_manifest_and_the_next_run_re
         assert again.objects_written < total
     finally:
         repository.close()
+
+
+# -- every endpoint with storage down ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stopped_store(tmp_path_factory) -> Iterator[SimpleNamespace]:
+    """A runtime built while Azurite was up (with one snapshot stored), then Azurite stopped:
+    the app was healthy, and now its storage is gone."""
+    data = seed_estate(subscriptions=2, integrations_per_subscription=2, seed=13)
+    with Simulator(data) as simulator, Azurite(tmp_path_factory.mktemp("down")) as emulator:
+        settings = {
+            **describe_settings(simulator),
+            "BACKUP_STORAGE_CONNECTION_STRING": emulator.connection_string,
+            "BACKUP_CONTAINER": "cxbackup",
+        }
+        runtime = Runtime.from_settings(load_settings(settings), clock=TickingClock(START))
+        runtime.retry = RetryPolicy.none()
+        snapshot_id = asyncio.run(take_backup(runtime, Trigger.HTTP)).manifest.snapshot_id
+        emulator.stop()
+        try:
+            yield SimpleNamespace(
+                runtime=runtime, simulator=simulator, azurite=emulator, snapshot=snapshot_id
+            )
+        finally:
+            runtime.repository.close()
+
+
+def _post(function, route: str, document: dict, **route_params):
+    async def call(snapshot_id: str):
+        body = json.dumps(document).replace("{snapshot}", snapshot_id).encode()
+        params = {k: v.replace("{snapshot}", snapshot_id) for k, v in route_params.items()}
+        return await function(http_request("POST", route, body=body, route_params=params))
+
+    return call
+
+
+DOWN_CASES = {
+    "restore-plan": _post(restore, "/api/restore", {"snapshot": "{snapshot}"}),
+    "verify": _post(verify_snapshots, "/api/verify", {"snapshot": "{snapshot}"}),
+    "prune": _post(prune_snapshots, "/api/prune", {"dryRun": False}),
+    "acknowledge": _post(
+        acknowledge_snapshot,
+        "/api/snapshots/x/acknowledge",
+        {"by": "ops"},
+        snapshotId="{snapshot}",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOWN_CASES))
+async def test_endpoint_answers_503_not_a_finding_when_storage_goes_down(stopped_store, name):
+    """An outage is never reported as a result (no "verify found problems", no empty prune)."""
+    use_runtime(stopped_store.runtime)
+    try:
+        response = await DOWN_CASES[name](stopped_store.snapshot)
+    finally:
+        use_runtime(None)
+    assert response.status_code == 503, response.get_body()[:300]
+    assert_names_the_store_but_no_secret(problem(response)["detail"], stopped_store.azurite)
+    assert api_writes(stopped_store.simulator) == []

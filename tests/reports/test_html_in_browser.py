@@ -71,7 +71,9 @@ def audit_page(tmp_path_factory) -> tuple[Path, dict]:
         properties = json.loads(config["inboundConnection"]["connectionProperties"])
         properties["host"] = "changed-host.example"
         config["inboundConnection"]["connectionProperties"] = json.dumps(properties)
-        config["loggingWebhooks"][0]["authorizationHeaderKey"]["decryptedValue"] = "sk-live-NEWVALUE"
+        config["loggingWebhooks"][0]["authorizationHeaderKey"]["decryptedValue"] = (
+            "sk-live-NEWVALUE"
+        )
         sim.put_integration(sid, config)
         outcome = asyncio.run(app.take_backup(runtime, Trigger.CLI))
         runtime.repository.close()

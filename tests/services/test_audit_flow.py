@@ -29,7 +29,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 receiver.bodies.append(json.loads(self.rfile.read(length)))
                 self.send_response(receiver.status)
@@ -148,18 +148,14 @@ async def test_scheduled_backup_with_changes_notifies_the_webhook(
     assert edited["transactionType"] in text
 
 
-async def test_scheduled_backup_without_changes_sends_nothing(
-    simulator, tmp_path, retry, receiver
-):
+async def test_scheduled_backup_without_changes_sends_nothing(simulator, tmp_path, retry, receiver):
     runtime = make_runtime(simulator, tmp_path, retry, AUDIT_WEBHOOK_URL=receiver.url)
     await app.take_backup(runtime, Trigger.TIMER)
     await app.take_backup(runtime, Trigger.TIMER)
     assert receiver.bodies == []
 
 
-async def test_partial_scheduled_backup_notifies_the_webhook(
-    simulator, tmp_path, retry, receiver
-):
+async def test_partial_scheduled_backup_notifies_the_webhook(simulator, tmp_path, retry, receiver):
     runtime = make_runtime(simulator, tmp_path, retry, AUDIT_WEBHOOK_URL=receiver.url)
     simulator.revoke_key(simulator.subscription_ids[1])
     await app.take_backup(runtime, Trigger.TIMER)

@@ -20,7 +20,9 @@ async def test_first_backup_stores_every_integration_of_every_subscription(
     result = await backup_service.run(Trigger.CLI)
     manifest = result.manifest
     assert manifest.status is SnapshotStatus.COMPLETE
-    expected = {sid: {i["id"] for i in simulator.integrations(sid)} for sid in simulator.subscription_ids}
+    expected = {
+        sid: {i["id"] for i in simulator.integrations(sid)} for sid in simulator.subscription_ids
+    }
     stored = {s.subscription_id: {e.id for e in s.integrations} for s in manifest.subscriptions}
     assert stored == expected
     assert result.objects_written == sum(len(v) for v in expected.values())
@@ -95,9 +97,7 @@ async def test_manifests_chain_to_the_previous_complete_snapshot(backup_service,
     )
 
 
-async def test_two_backups_started_in_the_same_instant_both_survive(
-    simulator, client, repository
-):
+async def test_two_backups_started_in_the_same_instant_both_survive(simulator, client, repository):
     service = BackupService(
         client=client,
         repository=repository,
@@ -161,9 +161,7 @@ async def test_revoked_key_gives_a_partial_snapshot_with_the_others_complete(
 async def test_throttling_with_retry_after_is_retried_and_the_backup_completes(
     backup_service, simulator, sleeps
 ):
-    simulator.inject(
-        Fault("status", status=429, retry_after=2, path=r"/v2/integrations", times=2)
-    )
+    simulator.inject(Fault("status", status=429, retry_after=2, path=r"/v2/integrations", times=2))
     manifest = (await backup_service.run(Trigger.CLI)).manifest
     assert manifest.status is SnapshotStatus.COMPLETE
     assert sleeps.waits.count(2) == 2
@@ -178,9 +176,7 @@ async def test_transient_server_errors_are_retried_and_the_backup_completes(
     assert manifest.status is SnapshotStatus.COMPLETE
 
 
-async def test_persistent_server_errors_fail_only_that_subscription(
-    backup_service, simulator
-):
+async def test_persistent_server_errors_fail_only_that_subscription(backup_service, simulator):
     broken = simulator.subscription_ids[0]
     simulator.inject(
         Fault("status", status=503, path=r"/v2/integrations", subscription_id=broken, times=None)
@@ -234,7 +230,6 @@ def _decrypted_values(value) -> set[str]:
         for item in value:
             found |= _decrypted_values(item)
     return found
-
 
 
 async def test_snapshot_ids_sort_in_start_time_order_to_the_millisecond(

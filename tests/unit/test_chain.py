@@ -225,3 +225,9 @@ def test_edited_snapshot_shared_by_overlapping_backups_is_reported_once() -> Non
     entries = edit([base, timer, http], 0, note="rewritten")
     report = verify_chain(entries)
     assert [(p.snapshot_id, p.kind) for p in report.problems] == [(base[0], "hash_mismatch")]
+
+
+def test_first_backup_starting_the_moment_another_finished_may_record_no_previous() -> None:
+    first = manifest_entry(START, "000001", previous=None, duration=timedelta(seconds=0))
+    second = manifest_entry(START + timedelta(seconds=1), "000001", previous=None)
+    assert verify_chain([first, second]).ok
