@@ -14,6 +14,8 @@ but the unavoidable I/O (see bench/README.md for how the floors are combined):
   container: all N of them (what a first backup must write), and the k of a 1% change.
 - **Tail**: each measured snapshot's real manifest, then its real audit (read untimed from the
   run's container), written one after the other, as a backup must after its last object.
+- **Audit reads**: the least an audit of two snapshots must read: both manifests, then the
+  objects whose hashes differ between them, from W threads, in the run's container.
 """
 
 from __future__ import annotations
@@ -182,6 +184,30 @@ def measure_storage(
     return result
 
 
+def measure_audit_reads(
+    endpoints: Endpoints, old_id: str, new_id: str, reps: int
+) -> dict[str, Any]:
+    store = BlobBackend.from_connection_string(endpoints.connection_string, endpoints.container)
+    names = [f"snapshots/{old_id}.json", f"snapshots/{new_id}.json"]
+    old, new = (json.loads(store.read(name)) for name in names)
+    before = {e["id"]: e["hash"] for s in old["subscriptions"] for e in s["integrations"]}
+    differing: set[str] = set()
+    for subscription in new["subscriptions"]:
+        for entry in subscription["integrations"]:
+            previous = before.get(entry["id"])
+            if previous is not None and previous != entry["hash"]:
+                differing.update((previous, entry["hash"]))
+    objects = [f"objects/{h[:2]}/{h}.json" for h in sorted(differing)]
+    times = []
+    with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
+        for _ in range(reps):
+            started = time.perf_counter()
+            list(pool.map(store.read, names))  # the manifests, then what differs
+            list(pool.map(store.read, objects))
+            times.append(time.perf_counter() - started)
+    return {"reads": len(names) + len(objects), "objects": len(objects), "s": round(min(times), 4)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.floor")
     parser.add_argument("--endpoints", required=True)
@@ -190,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--changed", type=int, default=0, help="objects of the 1%% change")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--audit", help="OLD_ID,NEW_ID: the audited pair, for its read floor")
     args = parser.parse_args(argv)
     endpoints = Endpoints.load(args.endpoints)
     snapshots = dict(pair.split("=", 1) for pair in args.snapshots.split(",") if pair)
@@ -199,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     api["rounds"] = rounds
     api["requests_on_critical_path"] = 2 + rounds
     storage = measure_storage(endpoints, bodies, snapshots, args.changed, args.reps)
+    if args.audit:
+        old_id, new_id = args.audit.split(",", 1)
+        storage["audit_reads"] = measure_audit_reads(endpoints, old_id, new_id, args.reps)
     emit({"api": api, "storage": storage})
     return 0
 

@@ -145,6 +145,10 @@ class Bench:
 
     def measure(self, title: str, module: str, *args: str) -> dict[str, Any]:
         assert self.sim is not None
+        if self.args.profile and module == "bench.scenario":
+            self.args.profile.mkdir(parents=True, exist_ok=True)
+            slug = "-".join(title.split()[1:]).replace("%", "pct")
+            args = (*args, "--profile", str(self.args.profile / f"{slug}.txt"))
         before = self.sim.stats()
         result = run_measurement(module, *args, "--endpoints", str(self.endpoints_file))
         after = self.sim.stats()
@@ -307,6 +311,8 @@ class Bench:
             str(changed),
             "--reps",
             str(args.reps),
+            "--audit",
+            f"{cx['audit']['details']['from']},{cx['audit']['details']['to']}",
         )
         self.say(
             f"floor: API fetch {floor['api']['fetch_s']:.3f} s, "
@@ -327,7 +333,7 @@ class Bench:
                 "title": f"backup after {args.changed_percent:g}% changed",
                 "floor_key": "changed",
             },
-            {"key": "audit", "title": "audit of the last two"},
+            {"key": "audit", "title": "audit of the last two", "floor_key": "audit"},
             {"key": "plan", "title": f"restore plan ({restore_changes} changed)"},
             {"key": "apply", "title": f"restore apply ({restore_changes} changed)"},
         ]
@@ -422,6 +428,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         default=DEFAULT_OUTPUT,
         help="where to write the JSON (default bench/results/latest.json)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FOLDER",
+        help="also write a pyinstrument profile of each cxbackup scenario into FOLDER "
+        "(timings then include the profiler's overhead)",
     )
     parser.add_argument(
         "--connection-string",

@@ -136,6 +136,26 @@ async def edit_live(
     return {"edited": len(chosen), "ids": sorted(c["id"] for _, c in chosen)}
 
 
+def _profiled(measured: Any, path: str) -> Any:
+    """Run ``measured`` under pyinstrument (event-loop thread, async-aware) and save the text
+    report; the wall time it returns then includes the profiler's overhead."""
+    from pyinstrument import Profiler  # a dev dependency, needed only here
+
+    profiler = Profiler(interval=0.001, async_mode="enabled")
+
+    async def run() -> Any:
+        profiler.start()
+        try:
+            return await measured()
+        finally:
+            profiler.stop()
+
+    result = asyncio.run(run())
+    with open(path, "w", encoding="utf-8") as report:
+        report.write(profiler.output_text(unicode=True, color=False, show_all=False))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scenario")
     parser.add_argument("kind", choices=("backup", "audit", "plan", "apply", "edit"))
@@ -145,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=100, help="edit: integrations to change")
     parser.add_argument("--seed", type=int, default=1, help="edit: which integrations")
     parser.add_argument("--tag", default="bench", help="edit: text added to the description")
+    parser.add_argument("--profile", help="write a pyinstrument profile of the run to this file")
     args = parser.parse_args(argv)
     endpoints = Endpoints.load(args.endpoints)
 
@@ -173,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             details = await _apply(runtime, args.plan_id, args.snapshot_id)
         return details, time.perf_counter() - started
 
-    details, wall = asyncio.run(measured())
+    if args.profile:
+        details, wall = _profiled(measured, args.profile)
+    else:
+        details, wall = asyncio.run(measured())
     runtime.repository.close()
     emit(
         {

@@ -51,7 +51,11 @@ class BackupOutcome:
 
 
 async def take_backup(
-    runtime: Runtime, trigger: Trigger, *, progress: Progress | None = None
+    runtime: Runtime,
+    trigger: Trigger,
+    *,
+    note: str | None = None,
+    progress: Progress | None = None,
 ) -> BackupOutcome:
     """Take a snapshot of every subscription, audit it against the previous complete one, and
     (for scheduled backups) notify the audit webhook and apply the retention policy."""
@@ -66,7 +70,7 @@ async def take_backup(
             concurrency=connxio.concurrency,
             mass_change_threshold=settings.mass_change_threshold,
         )
-        result = await service.run(trigger, progress=progress)
+        result = await service.run(trigger, note=note, progress=progress)
     audit = await _audit_new_snapshot(runtime, result.manifest)
     webhook = settings.audit_webhook_url if trigger is Trigger.TIMER else None
     if webhook and should_notify(result.manifest, audit):

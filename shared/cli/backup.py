@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 
 from shared.app import backup_summary, take_backup
-from shared.cli.common import Console, add_json_option, add_store_option, runtime_from_args
+from shared.cli.common import (
+    CommandError,
+    Console,
+    add_json_option,
+    add_store_option,
+    runtime_from_args,
+)
 from shared.core.manifest import SnapshotStatus, Trigger
 
 EXIT_PARTIAL = 3
+EXIT_FAILED = 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="back up every subscription's integrations now",
         description="Snapshot every subscription that has an API key in CONNXIO_API_KEYS.",
     )
+    parser.add_argument("--note", help="free text stored with the snapshot (at most 500 chars)")
     add_store_option(parser)
     add_json_option(parser)
     parser.set_defaults(handler=run)
@@ -41,8 +49,15 @@ def print_summary(console: Console, summary: dict) -> None:
 async def run(args: argparse.Namespace, console: Console) -> int:
     runtime = runtime_from_args(args, need_connxio=True)
     console.progress(f"backing up into {runtime.repository.description}")
-    outcome = await take_backup(runtime, Trigger.CLI, progress=console.progress)
+    if args.note is not None and len(args.note) > 500:
+        raise CommandError("--note is longer than 500 characters")
+    outcome = await take_backup(runtime, Trigger.CLI, note=args.note, progress=console.progress)
     summary = backup_summary(outcome)
     console.document(summary)
     print_summary(console, summary)
-    return 0 if outcome.manifest.status is SnapshotStatus.COMPLETE else EXIT_PARTIAL
+    # A failed snapshot is recorded (with its reasons) but holds nothing: that is an error.
+    return {
+        SnapshotStatus.COMPLETE: 0,
+        SnapshotStatus.PARTIAL: EXIT_PARTIAL,
+        SnapshotStatus.FAILED: EXIT_FAILED,
+    }[outcome.manifest.status]

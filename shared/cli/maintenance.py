@@ -176,8 +176,8 @@ def print_prune(console: Console, report: PruneReport) -> None:
     )
     for refused in report.refused:
         console.line(f"  kept by the store: {refused.name}: {refused.reason}")
-    for lock in report.stale_locks:
-        console.line(f"  stale lock ignored: {lock.describe()}")
+    for lock in report.ignored_locks:
+        console.line(f"  lock of a finished or stale run ignored: {lock.describe()}")
     if report.dry_run and report.running:
         names = "; ".join(lock.describe() for lock in report.running)
         console.line(f"  running now: {names} (a real prune would wait for the next run)")

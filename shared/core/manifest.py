@@ -83,6 +83,13 @@ class SnapshotManifest(_Frozen):
     mass_change_subscriptions: tuple[str, ...] = ()
     note: str | None = Field(default=None, description="free text, e.g. the restore it preceded")
 
+    @property
+    def is_good(self) -> bool:
+        """A complete, regular snapshot: what "the previous complete snapshot" and retention's
+        "last good" mean. A pre-restore snapshot covers only a restore's scope, so it is kept
+        (never pruned) but never stands in for the whole estate."""
+        return self.status is SnapshotStatus.COMPLETE and self.trigger is not Trigger.PRE_RESTORE
+
     def integration_count(self) -> int:
         return sum(len(s.integrations) for s in self.subscriptions)
 

@@ -40,7 +40,6 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.core.manifest import (
     SnapshotManifest,
-    SnapshotStatus,
     SubscriptionStatus,
     Trigger,
 )
@@ -193,7 +192,7 @@ def plan_retention(
         manifests, key=lambda m: (_utc(m.started_at), m.snapshot_id), reverse=True
     )
     reasons: dict[str, list[str]] = {m.snapshot_id: [] for m in newest_first}
-    complete = [m for m in newest_first if m.status is SnapshotStatus.COMPLETE]
+    complete = [m for m in newest_first if m.is_good]
 
     if policy.keeps_everything:
         for manifest in newest_first:

@@ -41,7 +41,6 @@ from shared.core.guard import DEFAULT_THRESHOLD, assess_snapshot
 from shared.core.manifest import (
     IntegrationEntry,
     SnapshotManifest,
-    SnapshotStatus,
     SubscriptionEntry,
     SubscriptionStatus,
     Trigger,
@@ -143,7 +142,11 @@ class BackupService:
         started_at = self._clock.now()
         snapshot_id = new_snapshot_id(started_at, self._make_suffix(started_at))
         lock = await locks.acquire(
-            self._repository, "backup", at=started_at, holder=f"{trigger.value} backup"
+            self._repository,
+            "backup",
+            at=started_at,
+            holder=f"{trigger.value} backup",
+            run_id=snapshot_id,
         )
         try:
             await locks.wait_for_prunes(
@@ -181,7 +184,7 @@ class BackupService:
                 unreadable.append(candidate)
                 continue
             latest = latest or manifest
-            if manifest.status is SnapshotStatus.COMPLETE:
+            if manifest.is_good:
                 return _Previous(manifest, content_hash(data), latest, tuple(unreadable))
         return _Previous(None, None, latest, tuple(unreadable))
 

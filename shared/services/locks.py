@@ -20,13 +20,17 @@ document whose create has returned, so at least one of any two overlapping runs 
 either the prune stops, or the backup waits until the prune is done. Both may see each other;
 then the prune stops and the backup goes on once the prune lock is gone.
 
-A lock left behind by a crash does not block forever: backup locks go **stale** after
-``BACKUP_LOCK_STALE_AFTER`` (a backup takes minutes; the Functions host stops one long before
-six hours), prune locks after ``PRUNE_LOCK_STALE_AFTER``. Stale locks are ignored and reported;
-prune removes stale ones it finds, so they do not pile up.
+A lock left behind does not block forever:
 
-Locks need deletes to work. A container-level time-based immutability (WORM) policy forbids
-every delete, including these; see README "Retention" for pairing retention with immutability.
+- each lock names its run's completion marker (``run_id``): the manifest a backup writes last,
+  the report a prune stores last. A lock whose marker exists belongs to a run that is over,
+  even if removing the lock failed (a container-level immutability (WORM) policy refuses
+  every delete, locks included), so it is ignored;
+- a lock of a run that crashed goes **stale**: backup locks after ``BACKUP_LOCK_STALE_AFTER``
+  (a backup takes minutes; the Functions host stops one long before six hours), prune locks
+  after ``PRUNE_LOCK_STALE_AFTER``.
+
+Ignored locks are reported, and prune tries to remove them so they do not pile up.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from shared.errors import (
     CorruptObjectError,
     CxBackupError,
+    InvalidNameError,
     NotFoundError,
     ObjectNotFoundError,
     StoreError,
@@ -52,6 +57,7 @@ from shared.store.repository import SnapshotRepository
 log = logging.getLogger("cxbackup.locks")
 
 LOCKS = "locks"
+PRUNE_REPORTS = "state/prunes"  # where a prune stores its report: the prune's completion marker
 LOCK_FORMAT_VERSION = 1
 BACKUP_LOCK_STALE_AFTER = timedelta(hours=6)
 PRUNE_LOCK_STALE_AFTER = timedelta(hours=1)
@@ -87,6 +93,9 @@ class RepositoryLock(BaseModel):
     kind: LockKind
     created_at: datetime
     holder: str  # who holds it, for people: "timer backup", "cli prune"; never a secret
+    # What the run writes last: the snapshot id of a backup, the prune id of a prune. Once that
+    # exists the run is over, whether or not this lock could be removed.
+    run_id: str | None = None
 
     def stale_after(self) -> timedelta:
         return BACKUP_LOCK_STALE_AFTER if self.kind == "backup" else PRUNE_LOCK_STALE_AFTER
@@ -105,18 +114,28 @@ def _utc(moment: datetime) -> datetime:
 
 
 async def acquire(
-    repository: SnapshotRepository, kind: LockKind, *, at: datetime, holder: str
+    repository: SnapshotRepository,
+    kind: LockKind,
+    *,
+    at: datetime,
+    holder: str,
+    run_id: str | None = None,
 ) -> RepositoryLock:
     """Write a new lock of ``kind``; raises ``StoreError`` when the store refuses it."""
     lock = RepositoryLock(
-        lock_id=f"{kind}-{uuid.uuid4().hex}", kind=kind, created_at=at, holder=holder
+        lock_id=f"{kind}-{uuid.uuid4().hex}",
+        kind=kind,
+        created_at=at,
+        holder=holder,
+        run_id=run_id,
     )
     await repository.put_document(LOCKS, lock.lock_id, lock)
     return lock
 
 
 async def release(repository: SnapshotRepository, lock: RepositoryLock) -> bool:
-    """Remove ``lock``. Never raises: a lock that cannot be removed goes stale in time.
+    """Remove ``lock``. Never raises: a lock that cannot be removed is ignored once its run's
+    completion marker exists, or once it is stale.
 
     Returns whether it was removed (or already gone).
     """
@@ -126,7 +145,8 @@ async def release(repository: SnapshotRepository, lock: RepositoryLock) -> bool:
         return True
     except StoreError as error:
         log.warning(
-            "could not remove lock %s (%s); it is ignored once stale, after %s",
+            "could not remove lock %s (%s); others ignore it once its run has finished, or "
+            "after %s",
             lock.lock_id,
             error,
             lock.stale_after(),
@@ -150,14 +170,33 @@ async def list_locks(repository: SnapshotRepository) -> tuple[RepositoryLock, ..
     return tuple(sorted(locks, key=lambda lock: (_utc(lock.created_at), lock.lock_id)))
 
 
-def split_locks(
-    locks: tuple[RepositoryLock, ...], *, now: datetime, exclude: str | None = None
+async def _finished(repository: SnapshotRepository, lock: RepositoryLock) -> bool:
+    """Whether the run that holds ``lock`` already wrote its completion marker."""
+    if lock.run_id is None:
+        return False
+    try:
+        if lock.kind == "backup":
+            return await repository.manifest_exists(lock.run_id)
+        return await repository.document_exists(PRUNE_REPORTS, lock.run_id)
+    except InvalidNameError:
+        return False  # a hand-made lock with an odd run id: judge it by its age
+
+
+async def active_locks(
+    repository: SnapshotRepository, *, now: datetime, exclude: str | None = None
 ) -> tuple[tuple[RepositoryLock, ...], tuple[RepositoryLock, ...]]:
-    """``(fresh, stale)`` locks at ``now``, leaving out the lock id ``exclude`` (one's own)."""
-    others = [lock for lock in locks if lock.lock_id != exclude]
-    fresh = tuple(lock for lock in others if not lock.is_stale(now))
-    stale = tuple(lock for lock in others if lock.is_stale(now))
-    return fresh, stale
+    """``(active, ignored)``: the locks of runs still working at ``now``, and those left by
+    runs that finished or went stale. ``exclude`` leaves out one's own lock."""
+    active: list[RepositoryLock] = []
+    ignored: list[RepositoryLock] = []
+    for lock in await list_locks(repository):
+        if lock.lock_id == exclude:
+            continue
+        if lock.is_stale(now) or await _finished(repository, lock):
+            ignored.append(lock)
+        else:
+            active.append(lock)
+    return tuple(active), tuple(ignored)
 
 
 async def wait_for_prunes(
@@ -175,8 +214,8 @@ async def wait_for_prunes(
     """
     waited = 0.0
     while True:
-        fresh, _ = split_locks(await list_locks(repository), now=now)
-        prunes = [lock for lock in fresh if lock.kind == "prune"]
+        active, _ = await active_locks(repository, now=now)
+        prunes = [lock for lock in active if lock.kind == "prune"]
         if not prunes:
             return
         if waited >= max_wait_seconds:

@@ -63,7 +63,7 @@ log = logging.getLogger("cxbackup.prune")
 PRUNE_FORMAT_VERSION = 1
 FORGOTTEN = "state/forgotten"
 ACKS = "state/acks"
-PRUNES = "state/prunes"
+PRUNES = locks.PRUNE_REPORTS
 AUDITS = "audits"
 DELETE_CONCURRENCY = 32
 READ_CONCURRENCY = 32
@@ -156,8 +156,10 @@ class PruneReport(_Frozen):
     objects_unreferenced: int = 0  # what object deletion would remove (dry run) or tried to
     objects_deleted: int = 0
     refused: tuple[RefusedDelete, ...] = ()  # kept by the store; the next prune tries again
-    running: tuple[RepositoryLock, ...] = ()  # fresh locks of other runs
-    stale_locks: tuple[RepositoryLock, ...] = ()  # ignored (and removed by a real run)
+    running: tuple[RepositoryLock, ...] = ()  # locks of other runs still working
+    # Locks of runs that finished (the lock could not be removed) or went stale: ignored, and
+    # removed by a real run where the store allows.
+    ignored_locks: tuple[RepositoryLock, ...] = ()
     stopped: str | None = None  # why nothing at all was forgotten or deleted
     objects_skipped: str | None = None  # why no object was deleted
     warnings: tuple[str, ...] = ()
@@ -309,7 +311,9 @@ async def _forget(
 
     # Every entry is written before any manifest goes: a run cut short leaves forgotten
     # snapshots still stored (harmless, checked like any other), never removed unlogged ones.
-    await asyncio.gather(*(log_one(sid) for sid in forget))
+    for outcome in await asyncio.gather(*(log_one(sid) for sid in forget), return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome  # nothing was deleted yet
 
     async def delete_manifest(sid: str) -> _Outcome:
         outcome = await _delete(
@@ -361,19 +365,21 @@ async def prune(
     prune_id = new_prune_id(now)
     lock = None
     if not dry_run:
-        lock = await locks.acquire(repository, "prune", at=now, holder=holder)
+        lock = await locks.acquire(repository, "prune", at=now, holder=holder, run_id=prune_id)
     try:
         report = await _run(
             repository, policy, now=now, dry_run=dry_run, prune_id=prune_id, own=lock
         )
+        if not dry_run:
+            # Stored before the lock goes: the report is the mark that this prune is over,
+            # which a backup trusts when the lock itself cannot be removed (WORM).
+            try:
+                await repository.put_document(PRUNES, prune_id, report)
+            except StoreError as error:
+                log.warning("prune %s finished but its report was not stored: %s", prune_id, error)
     finally:
         if lock is not None:
             await locks.release(repository, lock)
-    if not dry_run:
-        try:
-            await repository.put_document(PRUNES, prune_id, report)
-        except StoreError as error:
-            log.warning("prune %s finished but its report could not be stored: %s", prune_id, error)
     log.info(
         "prune %s%s: kept %d, forgot %d snapshot(s), deleted %d object(s)%s",
         prune_id,
@@ -407,8 +413,8 @@ async def _run(
     prune_id: str,
     own: RepositoryLock | None,
 ) -> PruneReport:
-    fresh, stale = locks.split_locks(
-        await locks.list_locks(repository), now=now, exclude=own.lock_id if own else None
+    fresh, ignored = await locks.active_locks(
+        repository, now=now, exclude=own.lock_id if own else None
     )
     stored = await _read_manifests(repository, await repository.list_snapshot_ids())
     parsed = [m for _, m in stored.values() if m is not None]
@@ -449,7 +455,7 @@ async def _run(
         objects_examined=len(object_hashes),
         objects_unreferenced=0 if unreadable else len(unreferenced),
         running=fresh,
-        stale_locks=stale,
+        ignored_locks=ignored,
         objects_skipped=objects_skipped,
         warnings=(
             (
@@ -474,7 +480,7 @@ async def _run(
                 ),
             }
         )
-    for lock in stale:
+    for lock in ignored:
         await locks.release(repository, lock)
 
     deleted_manifests, refused = await _forget(

@@ -76,8 +76,8 @@ class BackupRequest(BaseModel):
 @bp.route(route="backups", methods=["POST"])
 async def start_backup(req: func.HttpRequest) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
-        json_body(req, BackupRequest, empty_ok=True)
-        outcome = await take_backup(current_runtime(), Trigger.HTTP)
+        body = json_body(req, BackupRequest, empty_ok=True)
+        outcome = await take_backup(current_runtime(), Trigger.HTTP, note=body.note)
         snapshot_id = outcome.manifest.snapshot_id
         return json_response(
             backup_summary(outcome), 201, headers={"Location": f"/api/snapshots/{snapshot_id}"}

@@ -112,3 +112,16 @@ def test_demo_runs_the_whole_story(cxbackup, tmp_path, monkeypatch):
     assert run.code == 0, run.err
     assert "0 new object(s)" in run.out  # the unchanged second backup
     assert "wrong-host.example" in run.out  # the audit shows the bad edit
+
+
+def test_backup_where_every_subscription_fails_exits_one(cli_env, cxbackup, simulator):
+    for sid in simulator.subscription_ids:
+        simulator.revoke_key(sid)
+    run = cxbackup("backup")
+    assert run.code == 1
+    assert "failed" in run.out
+
+
+def test_backup_note_is_stored_with_the_snapshot(cli_env, cxbackup):
+    cxbackup("backup", "--note", "before the release")
+    assert cxbackup("show", "latest", "--json").json()["note"] == "before the release"

@@ -169,3 +169,11 @@ async def test_connxio_outage_during_backup_still_records_a_failed_snapshot(runt
     response = await start_backup(http_request("POST", "/api/backups"))
     assert response.status_code == 201
     assert json.loads(response.get_body())["status"] == "failed"
+
+
+async def test_backup_note_from_the_body_is_stored_with_the_snapshot(runtime):
+    response = await start_backup(
+        http_request("POST", "/api/backups", body=b'{"note": "before the release"}')
+    )
+    snapshot_id = json.loads(response.get_body())["snapshotId"]
+    assert (await runtime.repository.read_manifest(snapshot_id)).note == "before the release"

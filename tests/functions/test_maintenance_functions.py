@@ -14,11 +14,13 @@ from azure.functions.timer import TimerRequest
 from shared.clock import FixedClock, TickingClock
 from shared.connxio import RetryPolicy
 from shared.core.manifest import SnapshotStatus, Trigger
+from shared.services.locks import RepositoryBusyError
 from shared.settings import load_settings
 from shared.store.repository import object_name
 from shared.triggers.context import use_runtime
 from shared.triggers.http import start_backup
 from shared.triggers.maintenance import acknowledge_snapshot, prune_snapshots, verify_snapshots
+from shared.triggers.problems import problem_for
 from shared.triggers.timer import scheduled_backup
 from shared.wiring import Runtime
 from tests.functions.conftest import http_request
@@ -263,3 +265,11 @@ async def test_timer_and_http_backups_at_the_same_moment_both_store_complete_sna
     finally:
         use_runtime(None)
         runtime.repository.close()
+
+
+def test_a_backup_held_up_by_a_prune_is_a_409_problem_saying_to_retry():
+    response = problem_for(
+        RepositoryBusyError("a prune is still working on the store; retry in a few minutes")
+    )
+    assert response.status_code == 409
+    assert problem(response)["title"] == "Repository busy"

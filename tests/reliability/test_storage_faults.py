@@ -163,7 +163,7 @@ async def test_storage_stopped_mid_backup_leaves_no_manifest_and_the_next_run_re
     )
     first, second, _third = sorted(simulator.subscription_ids)
     simulator.inject(
-        Fault("latency", delay=1.0, path=r"/v2/integrations", subscription_id=second, times=1)
+        Fault("latency", delay=1.5, path=r"/v2/integrations", subscription_id=second, times=1)
     )
     first_stored = asyncio.Event()
 
@@ -199,8 +199,11 @@ async def test_storage_stopped_mid_backup_leaves_no_manifest_and_the_next_run_re
         assert subscription_entry(manifest, first).status is SubscriptionStatus.COMPLETE
         await assert_manifest_fully_stored(repository, manifest)
         total = manifest.integration_count()
-        assert again.objects_written == total - len(left_over)  # what was stored is reused
-        assert again.objects_written < total
+        # What was stored is reused: at least the first subscription's objects are not written
+        # again. (Not an exact count: a write of the crashed run whose thread was still retrying
+        # may land once storage is back, and is then reused too.)
+        assert total - again.objects_written >= first_count
+        assert again.objects_written <= total - first_count
     finally:
         repository.close()
 

@@ -241,3 +241,12 @@ async def test_snapshot_ids_sort_in_start_time_order_to_the_millisecond(
     )
     taken = [(await service.run(Trigger.CLI)).manifest.snapshot_id for _ in range(5)]
     assert await repository.list_snapshot_ids() == taken
+
+
+async def test_a_scoped_pre_restore_snapshot_is_never_the_previous_complete_one(
+    backup_service, simulator
+):
+    full = (await backup_service.run(Trigger.CLI)).manifest
+    await backup_service.run(Trigger.PRE_RESTORE, subscription_ids={simulator.subscription_ids[0]})
+    after = (await backup_service.run(Trigger.CLI)).manifest
+    assert after.previous_snapshot_id == full.snapshot_id

@@ -182,6 +182,17 @@ async def test_a_stale_prune_lock_does_not_hold_backups_up(simulator, client, re
     assert sleeps.waits == []
 
 
+async def test_lock_of_a_prune_that_stored_its_report_does_not_hold_backups_up(
+    simulator, client, repository, sleeps
+):
+    finished = await prune(repository, KEEP_ONE, now=NOW)
+    # As if the store had refused to remove the prune's lock (a container-level WORM policy).
+    await locks.acquire(repository, "prune", at=NOW, holder="timer prune", run_id=finished.prune_id)
+    result = await service_at(simulator, client, repository, NOW, sleep=sleeps).run(Trigger.CLI)
+    assert result.manifest.status is SnapshotStatus.COMPLETE
+    assert sleeps.waits == []
+
+
 async def test_a_failed_backup_still_removes_its_lock(simulator, client, repository):
     repository.backend.create("objects", b"a file where the objects folder goes")
     service = service_at(simulator, client, repository, NOW)

@@ -226,9 +226,23 @@ async def test_stale_backup_lock_is_ignored_and_removed(daily, simulator, reposi
     stale = await locks.acquire(repository, "backup", at=LATER, holder="crashed backup")
     report = await prune(repository, policy(keep_last=1), now=LATER + timedelta(hours=7))
     assert report.stopped is None
-    assert report.stale_locks == (stale,)
+    assert report.ignored_locks == (stale,)
     assert await locks.list_locks(repository) == ()
     assert len(await stored_ids(repository)) == 1
+
+
+async def test_lock_left_by_a_backup_that_finished_is_ignored_and_removed(
+    daily, simulator, repository
+):
+    taken = await take_days(daily, simulator, 3)
+    # As if the store had refused to remove the lock (a container-level WORM policy).
+    leftover = await locks.acquire(
+        repository, "backup", at=LATER, holder="timer backup", run_id=taken[-1].snapshot_id
+    )
+    report = await prune(repository, policy(keep_last=1), now=LATER)
+    assert report.stopped is None
+    assert report.ignored_locks == (leftover,)
+    assert await stored_ids(repository) == [taken[-1].snapshot_id]
 
 
 async def test_prune_leaves_no_lock_behind(daily, simulator, repository):

@@ -334,3 +334,33 @@ def test_decision_invariants_hold_for_any_history(
     for s in history:
         if s.trigger is Trigger.PRE_RESTORE or s.finished_at > NOW - timedelta(days=1):
             assert s.snapshot_id in kept
+
+
+def test_a_pre_restore_snapshot_never_counts_as_the_last_good_one():
+    from datetime import UTC, datetime, timedelta
+
+    from shared.core.manifest import SnapshotManifest, SnapshotStatus, Trigger
+    from shared.core.retention import REASON_LAST_GOOD, RetentionPolicy, plan_retention
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def make(day: int, trigger: Trigger, suffix: str) -> SnapshotManifest:
+        at = base + timedelta(days=day)
+        return SnapshotManifest(
+            snapshot_id=f"{at:%Y%m%dT%H%M%SZ}-{suffix}",
+            trigger=trigger,
+            status=SnapshotStatus.COMPLETE,
+            started_at=at,
+            finished_at=at,
+        )
+
+    full = make(0, Trigger.TIMER, "000aaa")
+    scoped = make(1, Trigger.PRE_RESTORE, "000bbb")
+    decision = plan_retention(
+        [full, scoped],
+        RetentionPolicy(
+            keep_last=0, keep_daily=0, keep_weekly=0, keep_monthly=1, grace=timedelta(0)
+        ),
+        now=base + timedelta(days=400),
+    )
+    assert REASON_LAST_GOOD in decision.reasons_for(full.snapshot_id)
