@@ -34,6 +34,7 @@ from shared.services.prune import prune as prune_repository
 from shared.services.restore import PlanRequest, RestoreService
 from shared.services.verify import VerificationReport, verify_repository
 from shared.settings import RetentionSettings
+from shared.telemetry import log_event
 from shared.wiring import Runtime, connxio_client
 
 log = logging.getLogger("cxbackup")
@@ -113,22 +114,22 @@ async def _audit_new_snapshot(runtime: Runtime, manifest: SnapshotManifest) -> A
         log.warning("audit of snapshot %s failed: %s", manifest.snapshot_id, error)
         return None
     s = audit.summary
-    log.info(
+    log_event(
+        log,
+        logging.INFO,
         "audit of %s against %s: %d added, %d modified, %d removed integration(s)",
         manifest.snapshot_id,
         audit.from_snapshot_id or "nothing (first snapshot)",
         s.integrations_added,
         s.integrations_modified,
         s.integrations_removed,
-        extra={
-            "event": "audit.finished",
-            "snapshot_id": manifest.snapshot_id,
-            "from_snapshot_id": audit.from_snapshot_id,
-            "changes": s.changes,
-            "integrations_added": s.integrations_added,
-            "integrations_modified": s.integrations_modified,
-            "integrations_removed": s.integrations_removed,
-        },
+        event="audit.finished",
+        snapshot_id=manifest.snapshot_id,
+        from_snapshot_id=audit.from_snapshot_id,
+        changes=s.changes,
+        integrations_added=s.integrations_added,
+        integrations_modified=s.integrations_modified,
+        integrations_removed=s.integrations_removed,
     )
     return audit
 

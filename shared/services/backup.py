@@ -58,6 +58,7 @@ from shared.errors import (
 )
 from shared.services import locks
 from shared.store.repository import SnapshotRepository
+from shared.telemetry import log_event
 
 log = logging.getLogger("cxbackup.backup")
 
@@ -265,24 +266,24 @@ class BackupService:
             )
         manifest = await self._write_manifest(manifest, after=manifest.previous_snapshot_id)
         duration = time.perf_counter() - started
-        log.info(
+        log_event(
+            log,
+            logging.INFO,
             "backup %s finished: %s, %d subscription(s), %d integration(s), %d object(s) written",
             manifest.snapshot_id,
             manifest.status.value,
             len(manifest.subscriptions),
             manifest.integration_count(),
             counters.objects,
-            extra={
-                "event": "backup.finished",
-                "snapshot_id": manifest.snapshot_id,
-                "trigger": manifest.trigger.value,
-                "status": manifest.status.value,
-                "subscriptions": len(manifest.subscriptions),
-                "integrations": manifest.integration_count(),
-                "objects_written": counters.objects,
-                "bytes_written": counters.bytes,
-                "duration_ms": round(duration * 1000),
-            },
+            event="backup.finished",
+            snapshot_id=manifest.snapshot_id,
+            trigger=manifest.trigger.value,
+            status=manifest.status.value,
+            subscriptions=len(manifest.subscriptions),
+            integrations=manifest.integration_count(),
+            objects_written=counters.objects,
+            bytes_written=counters.bytes,
+            duration_ms=round(duration * 1000),
         )
         return BackupResult(manifest, counters.objects, counters.bytes, duration)
 

@@ -57,6 +57,7 @@ from shared.errors import (
 from shared.services import locks
 from shared.services.locks import MaintenanceError, RepositoryLock
 from shared.store.repository import SnapshotRepository
+from shared.telemetry import log_event
 
 log = logging.getLogger("cxbackup.prune")
 
@@ -380,7 +381,9 @@ async def prune(
     finally:
         if lock is not None:
             await locks.release(repository, lock)
-    log.info(
+    log_event(
+        log,
+        logging.INFO,
         "prune %s%s: kept %d, forgot %d snapshot(s), deleted %d object(s)%s",
         prune_id,
         " (dry run)" if dry_run else "",
@@ -390,16 +393,14 @@ async def prune(
         f"; {report.stopped or report.objects_skipped}"
         if report.stopped or report.objects_skipped
         else "",
-        extra={
-            "event": "prune.finished",
-            "prune_id": prune_id,
-            "dry_run": dry_run,
-            "kept": len(report.keep),
-            "forgotten": len(report.manifests_deleted),
-            "objects_deleted": report.objects_deleted,
-            "refused": len(report.refused),
-            "stopped": report.stopped is not None,
-        },
+        event="prune.finished",
+        prune_id=prune_id,
+        dry_run=dry_run,
+        kept=len(report.keep),
+        forgotten=len(report.manifests_deleted),
+        objects_deleted=report.objects_deleted,
+        refused=len(report.refused),
+        stopped=report.stopped is not None,
     )
     return report
 

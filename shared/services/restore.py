@@ -114,6 +114,7 @@ from shared.errors import (
 )
 from shared.services.backup import BackupService
 from shared.store.repository import SnapshotRepository
+from shared.telemetry import log_event
 
 __all__ = [
     "CLAIMS",
@@ -255,7 +256,9 @@ class RestoreService:
         )
         plan = await self._store_plan(plan)
         counts = plan.counts
-        log.info(
+        log_event(
+            log,
+            logging.INFO,
             "restore plan %s of snapshot %s: %d create, %d update, %d unchanged, %d extra, "
             "%d delete, %d skip",
             plan.plan_id,
@@ -266,13 +269,11 @@ class RestoreService:
             counts.extra,
             counts.delete,
             counts.skip,
-            extra={
-                "event": "restore.planned",
-                "plan_id": plan.plan_id,
-                "snapshot_id": plan.snapshot_id,
-                "target_subscription_id": plan.target_subscription_id,
-                "counts": counts.model_dump(),
-            },
+            event="restore.planned",
+            plan_id=plan.plan_id,
+            snapshot_id=plan.snapshot_id,
+            target_subscription_id=plan.target_subscription_id,
+            counts=counts.model_dump(),
         )
         return plan
 
@@ -303,14 +304,18 @@ class RestoreService:
         targets = plan.target_subscription_ids()
         keys = {sid: self._key(sid) for sid in targets}
         run = _Run(plan, await self._claim(plan, started_at, requested_by), force)
-        log.info(
+        log_event(
+            log,
+            logging.INFO,
             "restore run %s: applying plan %s of snapshot %s (requested by %s%s)",
             run.run_id,
             plan.plan_id,
             plan.snapshot_id,
             requested_by,
             ", forced" if force else "",
-            extra={"event": "restore.started", "run_id": run.run_id, "plan_id": plan.plan_id},
+            event="restore.started",
+            run_id=run.run_id,
+            plan_id=plan.plan_id,
         )
 
         async def finish(
@@ -617,7 +622,9 @@ class RestoreService:
         )
         await self._repository.put_document(RESTORES, run.run_id, report)
         counts = report.counts
-        log.info(
+        log_event(
+            log,
+            logging.INFO,
             "restore run %s finished: %s; %d created, %d updated, %d unchanged, %d deleted, "
             "%d failed, %d conflict, %d skipped; %d verified, %d mismatch",
             run.run_id,
@@ -631,15 +638,13 @@ class RestoreService:
             counts.skipped,
             counts.verified,
             counts.mismatch,
-            extra={
-                "event": "restore.finished",
-                "run_id": run.run_id,
-                "plan_id": run.plan.plan_id,
-                "snapshot_id": run.plan.snapshot_id,
-                "pre_restore_snapshot_id": pre_id,
-                "outcome": outcome,
-                "counts": counts.model_dump(),
-            },
+            event="restore.finished",
+            run_id=run.run_id,
+            plan_id=run.plan.plan_id,
+            snapshot_id=run.plan.snapshot_id,
+            pre_restore_snapshot_id=pre_id,
+            outcome=outcome,
+            counts=counts.model_dump(),
         )
         return report
 
