@@ -155,6 +155,7 @@ class ConnxioClient:
         self._base = str(url).rstrip("/")
         self._credentials = credentials
         self._retry = retry
+        self._timeout = timeout
         self._stats = ClientStats()
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
@@ -430,6 +431,13 @@ class ConnxioClient:
             raise ConnxioAuthError(
                 "the request could not be sent as built (an invalid header value): check that "
                 "the API key has no spaces, line breaks or non-ASCII characters",
+                operation=op,
+            ) from None
+        except httpx.TimeoutException:
+            state.maybe_applied = state.last_maybe_applied = True
+            raise ConnxioTransientError(
+                f"no answer within {self._timeout:g} s (timeout): the API is slow or "
+                f"unreachable; raise CONNXIO_TIMEOUT_SECONDS if it is just slow; {_LATER}",
                 operation=op,
             ) from None
         except (httpx.TransportError, httpx.DecodingError) as exc:

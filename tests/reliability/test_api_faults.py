@@ -133,7 +133,13 @@ async def test_answers_always_slower_than_the_timeout_fail_that_subscription_as_
         )
         manifest = (await service.run(Trigger.CLI)).manifest
     assert manifest.status is SnapshotStatus.PARTIAL
-    assert_failed_with(manifest, slow, "ReadTimeout", "gave up after 2 attempts")
+    assert_failed_with(
+        manifest,
+        slow,
+        "no answer within 0.5 s",
+        "CONNXIO_TIMEOUT_SECONDS",
+        "gave up after 2 attempts",
+    )
     others_complete(manifest, slow, simulator)
     await assert_manifest_fully_stored(repository, manifest)
 
