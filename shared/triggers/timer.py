@@ -20,8 +20,16 @@ class ScheduledBackupFailed(CxBackupError):
     """The scheduled backup stored nothing; raised so the run shows as failed in monitoring."""
 
 
+# A failed run (nothing could be stored: storage down, every key refused) is retried twice, a few
+# minutes apart, before the night is given up; a partial backup is a success and not retried.
 @bp.timer_trigger(
     schedule="%BACKUP_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True
+)
+@bp.retry(
+    strategy="exponential_backoff",
+    max_retry_count="2",
+    minimum_interval="00:02:00",
+    maximum_interval="00:10:00",
 )
 async def scheduled_backup(timer: func.TimerRequest) -> None:
     if timer.past_due:

@@ -41,11 +41,21 @@ def function_app() -> func.FunctionApp:
 
 
 @pytest.fixture(scope="module")
-def bindings(function_app) -> dict[str, list[dict]]:
-    return {
-        fn.get_function_name(): json.loads(fn.get_function_json())["bindings"]
-        for fn in function_app.get_functions()
-    }
+def function_json(function_app) -> dict[str, dict]:
+    """Each function's function.json, as the host indexes it (collected once: the app refuses
+    to index the same blueprints twice)."""
+    documents = {}
+    for fn in function_app.get_functions():
+        document = json.loads(fn.get_function_json())
+        # The worker hands retry policies to the host from the function's settings.
+        document["retry_policy"] = fn.get_settings_dict("retry_policy")
+        documents[fn.get_function_name()] = document
+    return documents
+
+
+@pytest.fixture(scope="module")
+def bindings(function_json) -> dict[str, list[dict]]:
+    return {name: document["bindings"] for name, document in function_json.items()}
 
 
 def trigger_of(bindings: list[dict]) -> dict:
@@ -103,3 +113,9 @@ def test_every_setting_the_app_reads_is_in_local_settings_example():
     source = (ROOT / "shared" / "settings.py").read_text()
     read = set(re.findall(r'"((?:CONNXIO|BACKUP|AUDIT|RETENTION|MASS)_[A-Z_]+)"', source))
     assert read - {"BACKUP_LOCAL_PATH"} <= set(example)
+
+
+def test_the_scheduled_backup_is_retried_with_backoff_when_it_fails(function_json):
+    retry = function_json["scheduled_backup"]["retry_policy"]
+    assert retry["strategy"] == "exponential_backoff"
+    assert int(retry["max_retry_count"]) == 2
