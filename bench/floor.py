@@ -11,7 +11,8 @@ but the unavoidable I/O (see bench/README.md for how the floors are combined):
   ``--reps`` runs.
 - **Object writes**: the canonical bytes of the fetched configs (prepared untimed), written as
   ``objects/<h>/<hash>.json`` through ``BlobBackend.create`` from W threads into a scratch
-  container: all N of them (what a first backup must write), and the k of a 1% change.
+  container (of a fresh Azurite when the orchestrator started one for the floor): all N of
+  them (what a first backup must write), and the k of a 1% change.
 - **Tail**: each measured snapshot's real manifest, then its real audit (read untimed from the
   run's container), written one after the other, as a backup must after its last object.
 - **Audit reads**: the least an audit of two snapshots must read: both manifests, then the

@@ -9,7 +9,8 @@ One run, on one set of data:
    then a backup; the audit of the last two (against DeepDiff over the script's two files);
    R integrations edited live, then a restore plan of the latest snapshot and its apply (and
    the script's naive restore of the same R edits);
-3. measure the floor (``bench.floor``) on the same simulator and Azurite;
+3. measure the floor (``bench.floor``) on the same simulator (its object writes into a fresh
+   Azurite of their own, see ``Bench.floor_endpoints``);
 4. print one table and the targets, and write everything to ``bench/results/latest.json``.
 
 Every measurement runs in a fresh process (``bench.scenario`` / ``bench.baseline``); API
@@ -226,9 +227,9 @@ class Bench:
     def floor_endpoints(self, endpoints: Endpoints) -> Path:
         """The floor's endpoints: its object writes go to a fresh Azurite of their own.
 
-        Azurite slows down as it holds more blobs (about 200 writes/s empty, 140/s at 7,000,
-        60/s past 30,000 on this machine), so writing the floor's N objects into the run's
-        Azurite, which by then holds every scenario's blobs, would make the floor look slow.
+        Azurite slows down as it holds more blobs (here about 200 writes/s empty, 140/s past
+        6,000, 60/s for 10,000 more past 10,000), so writing the floor's N objects into the
+        run's Azurite, which by then holds every scenario's blobs, would make the floor slow.
         A fresh one starts from the state the first backup started from: empty.
         """
         if self.azurite is None:
