@@ -72,7 +72,7 @@ async def take_backup(
             mass_change_threshold=settings.mass_change_threshold,
         )
         result = await service.run(trigger, note=note, progress=progress)
-    audit = await _audit_new_snapshot(runtime, result.manifest)
+    audit = await _audit_new_snapshot(runtime, result)
     webhook = settings.audit_webhook_url if trigger is Trigger.TIMER else None
     if webhook and should_notify(result.manifest, audit):
         await post_webhook(webhook, webhook_message(result.manifest, audit))
@@ -90,9 +90,10 @@ async def _prune_after_backup(runtime: Runtime) -> PruneReport | None:
         return None
 
 
-async def _audit_new_snapshot(runtime: Runtime, manifest: SnapshotManifest) -> Audit | None:
+async def _audit_new_snapshot(runtime: Runtime, result: BackupResult) -> Audit | None:
     """Store the audit of a new snapshot beside it. An audit failure is logged, never fatal:
     the snapshot is already safely stored, and the audit can be made later on demand."""
+    manifest = result.manifest
     if manifest.status is SnapshotStatus.FAILED:
         return None
     repository = runtime.repository
@@ -108,6 +109,7 @@ async def _audit_new_snapshot(runtime: Runtime, manifest: SnapshotManifest) -> A
             manifest,
             generated_at=runtime.clock.now(),
             options=diff_options(runtime.settings.audit_ignore_fields),
+            known_documents=result.written_documents,
         )
         await store_audit(repository, audit)
     except CxBackupError as error:

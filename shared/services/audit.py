@@ -8,6 +8,7 @@ integrations are never read, so the cost follows what changed, not the size of t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.core.audit import Audit, build_audit
 from shared.core.diff import DEFAULT_DIFF_OPTIONS, DiffOptions, diff_documents
 from shared.core.manifest import SnapshotManifest, SubscriptionStatus
-from shared.errors import NotFoundError
+from shared.errors import CorruptObjectError, NotFoundError
 from shared.store.repository import SnapshotRepository
 
 AUDITS = "audits"
@@ -42,10 +43,15 @@ def _differing_hashes(old: SnapshotManifest, new: SnapshotManifest) -> set[str]:
     return needed
 
 
-async def _load_all(repository: SnapshotRepository, hashes: set[str]) -> dict[str, Any]:
-    ordered = sorted(hashes)
+async def _load_all(
+    repository: SnapshotRepository, hashes: set[str], known: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The documents of ``hashes``: from ``known`` where the caller has them, else the store."""
+    ordered = sorted(h for h in hashes if h not in known)
     documents = await asyncio.gather(*(repository.load_document(h) for h in ordered))
-    return dict(zip(ordered, documents, strict=True))
+    loaded = dict(zip(ordered, documents, strict=True))
+    loaded.update((h, known[h]) for h in hashes if h in known)
+    return loaded
 
 
 async def audit_manifests(
@@ -57,8 +63,11 @@ async def audit_manifests(
     options: DiffOptions = DEFAULT_DIFF_OPTIONS,
     subscription_ids: frozenset[str] | None = None,
     integration_ids: frozenset[str] | None = None,
+    known_documents: Mapping[str, Any] | None = None,
 ) -> Audit:
-    loaded = await _load_all(repository, _differing_hashes(old, new)) if old else {}
+    """``known_documents``: configs by hash the caller already holds (a backup's fresh ones)."""
+    needed = _differing_hashes(old, new) if old else set()
+    loaded = await _load_all(repository, needed, known_documents or {})
     return build_audit(
         old,
         new,
@@ -90,6 +99,10 @@ async def audit_between(
         from_id = earlier[-1] if earlier else None
     else:
         from_id = await repository.resolve_snapshot_id(from_reference)
+    if subscription_ids is None and integration_ids is None:
+        stored = await _stored_audit_for(repository, from_id, to_id, options)
+        if stored is not None:
+            return stored
     new = await repository.read_manifest(to_id)
     old = await repository.read_manifest(from_id) if from_id else None
     return await audit_manifests(
@@ -101,6 +114,26 @@ async def audit_between(
         subscription_ids=subscription_ids,
         integration_ids=integration_ids,
     )
+
+
+async def _stored_audit_for(
+    repository: SnapshotRepository, from_id: str | None, to_id: str, options: DiffOptions
+) -> Audit | None:
+    """The audit stored after the backup of ``to_id``, when it is exactly the one asked for
+    (same pair, same options); None when there is none or it differs."""
+    try:
+        audit = await stored_audit(repository, to_id)
+    except (NotFoundError, CorruptObjectError):
+        return None
+    same = (
+        audit.from_snapshot_id == from_id
+        and audit.options.ignored_fields == tuple(sorted(options.ignored_fields))
+        and audit.options.identity_keys == options.identity_keys
+        and audit.options.parse_json_strings == options.parse_json_strings
+        and audit.options.subscription_ids is None
+        and audit.options.integration_ids is None
+    )
+    return audit if same else None
 
 
 async def store_audit(repository: SnapshotRepository, audit: Audit) -> None:

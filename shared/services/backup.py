@@ -28,8 +28,9 @@ import logging
 import secrets as _random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -76,6 +77,9 @@ class BackupResult:
     objects_written: int
     bytes_written: int
     duration_seconds: float
+    # The configs this run stored for the first time, by hash: the audit that follows the
+    # backup uses them instead of reading them back. Only what changed, so it stays small.
+    written_documents: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -285,7 +289,9 @@ class BackupService:
             bytes_written=counters.bytes,
             duration_ms=round(duration * 1000),
         )
-        return BackupResult(manifest, counters.objects, counters.bytes, duration)
+        return BackupResult(
+            manifest, counters.objects, counters.bytes, duration, counters.documents
+        )
 
     async def _write_manifest(
         self, manifest: SnapshotManifest, *, after: str | None = None
@@ -378,7 +384,7 @@ class BackupService:
                 async with self._write_slots:
                     stored = await self._repository.put_object(data)
                 if stored.written:
-                    counters.add(len(data))
+                    counters.add(digest, len(data), config)
             entries.append(
                 IntegrationEntry(
                     id=view.id,
@@ -409,7 +415,9 @@ class _Counters:
     def __init__(self) -> None:
         self.objects = 0
         self.bytes = 0
+        self.documents: dict[str, Any] = {}
 
-    def add(self, size: int) -> None:
+    def add(self, digest: str, size: int, document: Any) -> None:
         self.objects += 1
         self.bytes += size
+        self.documents[digest] = document

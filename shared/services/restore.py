@@ -63,6 +63,7 @@ from typing import Any
 
 from shared.clock import Clock
 from shared.connxio import ConnxioClient
+from shared.core.canonical import canonical_bytes, content_hash
 from shared.core.manifest import (
     IntegrationEntry,
     SnapshotManifest,
@@ -480,7 +481,12 @@ class RestoreService:
         if item.action == "delete":
             return await self._delete(run, item, key, current, forced)
         try:
-            stored = await self._repository.load_document(item.snapshot_hash or "")
+            if current is not None and _content_hash_of(current) == item.snapshot_hash:
+                # Live is the stored config, byte for byte (the plan already read and checked
+                # the stored copy): nothing to read back.
+                stored = current
+            else:
+                stored = await self._repository.load_document(item.snapshot_hash or "")
         except (CorruptObjectError, NotFoundError) as error:
             return _result(item, "failed", f"the stored config cannot be read: {error}")
         if not isinstance(stored, dict):
@@ -683,6 +689,9 @@ class RestoreService:
         *,
         force: bool,
     ) -> dict[str, list[StoredConfig]]:
+        """Every stored config in scope, each read back and checked against its hash: planning
+        is where a snapshot that fails verification is refused (unless forced), so all of them
+        are read, not only those that differ from live."""
         semaphore = asyncio.Semaphore(_LOAD_CONCURRENCY)
 
         async def load(entry: IntegrationEntry) -> StoredConfig:
@@ -885,3 +894,7 @@ def _in_subscription(error: ConnxioError, subscription_id: str) -> ConnxioError:
 
 def _tuple_or_none(values: Iterable[str] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(dict.fromkeys(values))
+
+
+def _content_hash_of(config: Mapping[str, Any]) -> str:
+    return content_hash(canonical_bytes(config))

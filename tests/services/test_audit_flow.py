@@ -182,3 +182,22 @@ async def test_unreachable_webhook_never_fails_the_backup(simulator, tmp_path, r
     simulator.inject(Fault("status", status=503, path=r"/v2/integrations", times=None))
     outcome = await app.take_backup(runtime, Trigger.TIMER)
     assert outcome.manifest.status.value == "failed"
+
+
+async def test_audit_of_the_latest_pair_is_served_from_the_stored_audit(simulator, tmp_path, retry):
+    runtime = make_runtime(simulator, tmp_path, retry)
+    await app.take_backup(runtime, Trigger.CLI)
+    edit_one(simulator)
+    second = await app.take_backup(runtime, Trigger.CLI)
+    on_demand = await app.audit(runtime, None, None)
+    assert on_demand == second.audit  # same generated_at: read back, not recomputed
+
+
+async def test_a_filtered_audit_is_computed_not_read_back(simulator, tmp_path, retry):
+    runtime = make_runtime(simulator, tmp_path, retry)
+    await app.take_backup(runtime, Trigger.CLI)
+    edited = edit_one(simulator)
+    second = await app.take_backup(runtime, Trigger.CLI)
+    filtered = await app.audit(runtime, None, None, integration_ids=frozenset({edited["id"]}))
+    assert filtered.generated_at != second.audit.generated_at
+    assert filtered.changed_integration_ids() == (edited["id"],)
