@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -60,9 +61,12 @@ async def run(args: argparse.Namespace, console: Console) -> int:
 
     console.document(record)
     console.line()
+    # Name the program as it was started (.venv/bin/cxbackup under `make demo`), so the hint
+    # works when pasted.
+    program = sys.argv[0] if Path(sys.argv[0]).name == "cxbackup" else "cxbackup"
     console.line(f"Done. The snapshots are in {folder}; explore them with, for example:")
-    console.line(f"  cxbackup snapshots --store {folder}")
-    console.line(f"  cxbackup audit --store {folder} --format html -o audit.html")
+    console.line(f"  {program} snapshots --store {folder}")
+    console.line(f"  {program} audit --store {folder} --format html -o audit.html")
     return 0
 
 
