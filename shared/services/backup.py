@@ -218,7 +218,14 @@ class BackupService:
         wanted = set(subscription_ids) if subscription_ids is not None else None
         discovered, discovery_problem = await self._discover(wanted)
         say(f"found {len(discovered)} subscription(s)")
-        counters = _Counters()
+        # The audit after this backup diffs integrations present in the previous complete
+        # snapshot whose content changed; it gets those fresh configs from this run. Keeping
+        # only those (not every new config of a first backup) keeps memory flat.
+        counters = _Counters(
+            keep_for={e.id for s in previous_complete.subscriptions for e in s.integrations}
+            if previous_complete is not None
+            else set()
+        )
         semaphore = asyncio.Semaphore(self._concurrency)
 
         async def one(sub: _DiscoveredSubscription) -> SubscriptionEntry:
@@ -384,7 +391,7 @@ class BackupService:
                 async with self._write_slots:
                     stored = await self._repository.put_object(data)
                 if stored.written:
-                    counters.add(digest, len(data), config)
+                    counters.add(digest, len(data), view.id, config)
             entries.append(
                 IntegrationEntry(
                     id=view.id,
@@ -412,12 +419,14 @@ class BackupService:
 
 
 class _Counters:
-    def __init__(self) -> None:
+    def __init__(self, keep_for: set[str]) -> None:
         self.objects = 0
         self.bytes = 0
         self.documents: dict[str, Any] = {}
+        self._keep_for = keep_for  # integration ids whose fresh configs the audit will need
 
-    def add(self, digest: str, size: int, document: Any) -> None:
+    def add(self, digest: str, size: int, integration_id: str, document: Any) -> None:
         self.objects += 1
         self.bytes += size
-        self.documents[digest] = document
+        if integration_id in self._keep_for:
+            self.documents[digest] = document

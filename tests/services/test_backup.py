@@ -250,3 +250,19 @@ async def test_a_scoped_pre_restore_snapshot_is_never_the_previous_complete_one(
     await backup_service.run(Trigger.PRE_RESTORE, subscription_ids={simulator.subscription_ids[0]})
     after = (await backup_service.run(Trigger.CLI)).manifest
     assert after.previous_snapshot_id == full.snapshot_id
+
+
+async def test_a_first_backup_hands_no_documents_to_its_audit(backup_service):
+    result = await backup_service.run(Trigger.CLI)
+    assert result.written_documents == {}  # nothing to diff against: memory stays flat
+
+
+async def test_a_backup_hands_its_audit_the_changed_configs_it_stored(backup_service, simulator):
+    await backup_service.run(Trigger.CLI)
+    sid = simulator.subscription_ids[0]
+    config = simulator.integrations(sid)[0]
+    config["description"] = "changed"
+    simulator.put_integration(sid, config)
+    result = await backup_service.run(Trigger.CLI)
+    (document,) = result.written_documents.values()
+    assert document["id"] == config["id"]
