@@ -12,6 +12,7 @@ from shared.core.canonical import canonical_bytes, content_hash, parse_json
 from shared.core.manifest import SnapshotStatus, SubscriptionStatus, Trigger
 from shared.services.backup import BackupService
 from shared.simulator import Fault
+from tests.support import live_secret_values
 
 
 async def test_first_backup_stores_every_integration_of_every_subscription(
@@ -203,33 +204,11 @@ async def test_no_secret_value_appears_in_any_log_line_of_a_backup(
     caplog.set_level(logging.DEBUG)
     await backup_service.run(Trigger.CLI)
     text = "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
-    secrets = seeded_secret_values_of(simulator) | set(simulator.api_keys.values())
+    secrets = live_secret_values(simulator) | set(simulator.api_keys.values())
     secrets.add(simulator.client_secret)
     assert secrets
     leaked = [s for s in secrets if s in text]
     assert leaked == []
-
-
-def seeded_secret_values_of(simulator) -> set[str]:
-    values: set[str] = set()
-    for sid in simulator.subscription_ids:
-        for config in simulator.integrations(sid):
-            values |= _decrypted_values(config)
-    return values
-
-
-def _decrypted_values(value) -> set[str]:
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "decryptedValue" and isinstance(item, str) and item:
-                found.add(item)
-            else:
-                found |= _decrypted_values(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _decrypted_values(item)
-    return found
 
 
 async def test_snapshot_ids_sort_in_start_time_order_to_the_millisecond(

@@ -28,6 +28,7 @@ from shared.errors import CorruptObjectError, NotFoundError, SettingsError
 from shared.services.restore import PlanRequest, RestoreService, read_report
 from shared.simulator import Fault
 from shared.store.repository import object_name
+from tests.support import decrypted_values, live_secret_values
 
 
 @pytest.fixture
@@ -661,7 +662,7 @@ async def test_no_secret_value_reaches_the_plan_the_report_or_the_log(
 ):
     sid = simulator.subscription_ids[0]
     snapshot_id = await snapshot(backup_service)
-    secrets = seeded_secrets(simulator)
+    secrets = live_secret_values(simulator)
     config = next(c for c in simulator.integrations(sid) if decrypted_values(c))
     rotated = "sk-live-rotated-by-someone-at-1405"
     replace_decrypted_values(config, rotated)
@@ -685,29 +686,6 @@ async def test_no_secret_value_reaches_the_plan_the_report_or_the_log(
     text += "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
     leaked = [s for s in secrets | {rotated} if s in text]
     assert leaked == []
-
-
-def seeded_secrets(simulator) -> set[str]:
-    return {
-        value
-        for sid in simulator.subscription_ids
-        for config in simulator.integrations(sid)
-        for value in decrypted_values(config)
-    }
-
-
-def decrypted_values(value) -> set[str]:
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "decryptedValue" and isinstance(item, str) and item:
-                found.add(item)
-            else:
-                found |= decrypted_values(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= decrypted_values(item)
-    return found
 
 
 def replace_decrypted_values(value, new: str) -> None:
