@@ -73,7 +73,10 @@ async def take_backup(
         )
         result = await service.run(trigger, note=note, progress=progress)
     audit = await _audit_new_snapshot(runtime, result)
-    webhook = settings.audit_webhook_url if trigger is Trigger.TIMER else None
+    # Scheduled backups report changes and failures; a mass change is worth a message whoever
+    # started the backup.
+    alarming = trigger is Trigger.TIMER or bool(result.manifest.mass_change_subscriptions)
+    webhook = settings.audit_webhook_url if alarming else None
     if webhook and should_notify(result.manifest, audit):
         await post_webhook(webhook, webhook_message(result.manifest, audit))
     pruned = await _prune_after_backup(runtime) if trigger is Trigger.TIMER else None

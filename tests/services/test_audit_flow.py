@@ -201,3 +201,16 @@ async def test_a_filtered_audit_is_computed_not_read_back(simulator, tmp_path, r
     filtered = await app.audit(runtime, None, None, integration_ids=frozenset({edited["id"]}))
     assert filtered.generated_at != second.audit.generated_at
     assert filtered.changed_integration_ids() == (edited["id"],)
+
+
+async def test_a_mass_change_found_by_any_backup_notifies_the_webhook(
+    simulator, tmp_path, retry, receiver
+):
+    runtime = make_runtime(simulator, tmp_path, retry, AUDIT_WEBHOOK_URL=receiver.url)
+    await app.take_backup(runtime, Trigger.HTTP)
+    wiped = simulator.subscription_ids[0]
+    for config in simulator.integrations(wiped):
+        simulator.delete_integration(wiped, config["id"])
+    await app.take_backup(runtime, Trigger.HTTP)
+    assert len(receiver.bodies) == 1
+    assert "mass change" in receiver.bodies[0]["text"]
