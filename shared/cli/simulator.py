@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 
-from shared.cli.common import CommandError, Console
+from shared.cli.common import CommandError, Console, add_json_option
 from shared.simulator import Simulator, describe_settings, seed_estate
 
 
@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--integrations", type=int, default=5, help="integrations each")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--seed", type=int, default=42, help="random seed of the data")
+    add_json_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -37,14 +38,21 @@ def run(args: argparse.Namespace, console: Console) -> int:
         seed=args.seed,
     )
     sim = Simulator(data, port=args.port, latency=args.latency)
-    sim.start()
     try:
+        sim.start()
+    except OSError as error:
+        raise CommandError(
+            f"cannot listen on port {args.port} ({error.strerror}); choose another with --port"
+        ) from None
+    try:
+        settings = describe_settings(sim)
+        console.document({"baseUrl": sim.base_url, "settings": settings})
         console.line(f"Connxio simulator listening at {sim.base_url}")
         console.line("Point cxbackup at it (bash):")
-        for name, value in describe_settings(sim).items():
+        for name, value in settings.items():
             console.line(f"  export {name}='{value}'")
         console.line("Then: cxbackup backup   (Ctrl-C here stops the simulator)")
-        console.line(json.dumps({"ready": True}) if console.json_mode else "")
+        sys.stdout.flush()  # the settings must reach a pipe before serving blocks
         sim.serve_forever()
     finally:
         sim.stop()

@@ -125,3 +125,14 @@ def test_backup_where_every_subscription_fails_exits_one(cli_env, cxbackup, simu
 def test_backup_note_is_stored_with_the_snapshot(cli_env, cxbackup):
     cxbackup("backup", "--note", "before the release")
     assert cxbackup("show", "latest", "--json").json()["note"] == "before the release"
+
+
+def test_simulator_on_a_port_in_use_is_a_clear_error(cxbackup):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        run = cxbackup("simulator", "--port", str(taken.getsockname()[1]))
+    assert run.code == 1
+    assert "choose another with --port" in run.err
