@@ -2,7 +2,54 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any
+
+from shared.core.canonical import canonical_bytes, content_hash
+from shared.core.manifest import IntegrationEntry, integration_label
+
+
+class RecordingSleep:
+    """Stands in for ``asyncio.sleep`` in a retry policy: records each wait, waits not.
+
+    Retries are declared at the edge; tests switch the waiting off instead of patching."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+async def no_sleep(_seconds: float) -> None:
+    """An async sleep that returns at once, for retry policies whose waits a test ignores."""
+
+
+class ConfigStore:
+    """Configs by content hash, counting loads, as the snapshot repository would serve them to
+    the pure audit code."""
+
+    def __init__(self) -> None:
+        self.configs: dict[str, Any] = {}
+        self.loads: list[str] = []
+
+    def entry(self, config: dict[str, Any]) -> IntegrationEntry:
+        data = canonical_bytes(config)
+        digest = content_hash(data)
+        self.configs[digest] = json.loads(data)
+        return IntegrationEntry(
+            id=config["id"],
+            label=integration_label(config),
+            hash=digest,
+            size=len(data),
+            updated_by=config.get("updatedBy"),
+            updated_at=config.get("updatedAtUtc"),
+        )
+
+    def load(self, digest: str) -> Any:
+        self.loads.append(digest)
+        return copy.deepcopy(self.configs[digest])
 
 
 def decrypted_values(value: Any) -> set[str]:

@@ -12,23 +12,14 @@ import logging
 import random
 import socket
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from shared.connxio import ClientCredentials, ConnxioClient, RetryPolicy
 from shared.simulator import Simulator
-
-
-@dataclass
-class RecordingSleep:
-    """An async sleep that returns at once and remembers how long it was asked to wait."""
-
-    waits: list[float] = field(default_factory=list)
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+from tests.support import RecordingSleep
 
 
 @dataclass

@@ -16,10 +16,7 @@ from shared.settings import load_settings
 from shared.simulator import Simulator, describe_settings, seed_estate
 from shared.triggers.context import use_runtime
 from shared.wiring import Runtime
-
-
-async def _no_sleep(_seconds: float) -> None:
-    return None
+from tests.support import no_sleep
 
 
 @pytest.fixture
@@ -44,7 +41,7 @@ def runtime(app_settings) -> Iterator[Runtime]:
     runtime = Runtime.from_settings(
         load_settings(app_settings), clock=TickingClock(datetime(2026, 12, 4, 2, tzinfo=UTC))
     )
-    runtime.retry = RetryPolicy(sleep=_no_sleep, max_attempts=3)
+    runtime.retry = RetryPolicy(sleep=no_sleep, max_attempts=3)
     use_runtime(runtime)
     yield runtime
     use_runtime(None)

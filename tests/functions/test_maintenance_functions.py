@@ -24,6 +24,7 @@ from shared.triggers.problems import problem_for
 from shared.triggers.timer import scheduled_backup
 from shared.wiring import Runtime
 from tests.functions.conftest import http_request
+from tests.support import no_sleep
 
 KEEP_ONE = {
     "RETENTION_KEEP_LAST": "1",
@@ -34,13 +35,9 @@ KEEP_ONE = {
 }
 
 
-async def _no_sleep(_seconds: float) -> None:
-    return None
-
-
 def install_runtime(app_settings: dict[str, str], clock) -> Runtime:
     runtime = Runtime.from_settings(load_settings(app_settings), clock=clock)
-    runtime.retry = RetryPolicy(sleep=_no_sleep, max_attempts=3)
+    runtime.retry = RetryPolicy(sleep=no_sleep, max_attempts=3)
     use_runtime(runtime)
     return runtime
 

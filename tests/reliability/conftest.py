@@ -33,19 +33,10 @@ from shared.store.local import LocalBackend
 from shared.store.repository import SnapshotRepository
 from shared.triggers.context import use_runtime
 from shared.wiring import Runtime
+from tests.support import RecordingSleep
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 START = datetime(2026, 12, 4, 2, 0, 0, tzinfo=UTC)
-
-
-class RecordingSleep:
-    """Stands in for ``asyncio.sleep`` in the retry policy: records each wait, waits not."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 # -- helpers -----------------------------------------------------------------------------------

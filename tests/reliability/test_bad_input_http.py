@@ -51,6 +51,7 @@ from shared.triggers.context import use_runtime
 from shared.triggers.requests import MAX_BODY_BYTES
 from shared.wiring import Runtime
 from tests.reliability.conftest import START, api_writes, store_names
+from tests.support import no_sleep
 
 ROOT = Path(__file__).resolve().parents[2]
 UNKNOWN_SNAPSHOT = "20200101T000000Z-abcdef"
@@ -407,10 +408,6 @@ def http_functions() -> dict[str, SimpleNamespace]:
     return found
 
 
-async def _no_sleep(_seconds: float) -> None:
-    return None
-
-
 @pytest.fixture(scope="module")
 def seeded(azurite) -> Iterator[SimpleNamespace]:
     """One simulator and one Azurite container holding a snapshot and a stored plan."""
@@ -422,7 +419,7 @@ def seeded(azurite) -> Iterator[SimpleNamespace]:
             "BACKUP_CONTAINER": f"bad-{uuid.uuid4().hex[:20]}",
         }
         runtime = Runtime.from_settings(load_settings(settings), clock=TickingClock(START))
-        runtime.retry = RetryPolicy(sleep=_no_sleep, max_attempts=2)
+        runtime.retry = RetryPolicy(sleep=no_sleep, max_attempts=2)
 
         async def prepare() -> SimpleNamespace:
             outcome = await take_backup(runtime, Trigger.HTTP)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,6 @@ from typing import Any
 import pytest
 
 from shared.core.audit import Audit, build_audit
-from shared.core.canonical import canonical_bytes, content_hash
 from shared.core.manifest import (
     IntegrationEntry,
     SnapshotManifest,
@@ -20,9 +18,9 @@ from shared.core.manifest import (
     SubscriptionEntry,
     SubscriptionStatus,
     Trigger,
-    integration_label,
 )
 from shared.reports import render_html, render_json, render_markdown
+from tests.support import ConfigStore
 
 T_OLD = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 T_NEW = T_OLD + timedelta(days=1)
@@ -65,27 +63,6 @@ def config(integration_id: str, **fields: Any) -> dict[str, Any]:
     return base
 
 
-class Store:
-    def __init__(self) -> None:
-        self.configs: dict[str, Any] = {}
-
-    def entry(self, document: dict[str, Any]) -> IntegrationEntry:
-        data = canonical_bytes(document)
-        digest = content_hash(data)
-        self.configs[digest] = json.loads(data)
-        return IntegrationEntry(
-            id=document["id"],
-            label=integration_label(document),
-            hash=digest,
-            size=len(data),
-            updated_by=document.get("updatedBy"),
-            updated_at=document.get("updatedAtUtc"),
-        )
-
-    def load(self, digest: str) -> Any:
-        return copy.deepcopy(self.configs[digest])
-
-
 def manifest(snapshot_id: str, at: datetime, *subs: SubscriptionEntry) -> SnapshotManifest:
     return SnapshotManifest(
         snapshot_id=snapshot_id,
@@ -124,7 +101,7 @@ def modified_config() -> dict[str, Any]:
 
 @pytest.fixture
 def audit() -> Audit:
-    store = Store()
+    store = ConfigStore()
     unchanged = store.entry(config("int-same"))
     old_prod = [unchanged, store.entry(config("int-mod")), store.entry(config("int-gone"))]
     new_prod = [
@@ -335,7 +312,7 @@ def test_html_summary_counts_the_changes(audit: Audit) -> None:
 
 
 def test_html_of_a_first_snapshot_says_everything_is_new() -> None:
-    store = Store()
+    store = ConfigStore()
     new = manifest("20261204T020000Z-bbbbbb", T_NEW, sub("p", "P", [store.entry(config("i1"))]))
     audit = build_audit(None, new, store.load, generated_at=T_NEW)
     assert "First snapshot" in render_html(audit) and "First snapshot" in render_markdown(audit)

@@ -14,16 +14,7 @@ from shared.services.backup import BackupService
 from shared.simulator import Simulator, seed_estate
 from shared.store.local import LocalBackend
 from shared.store.repository import SnapshotRepository
-
-
-class RecordingSleep:
-    """Retries are declared at the edge; in tests they record their waits instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+from tests.support import RecordingSleep
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.core.audit import Audit, build_audit
-from shared.core.canonical import canonical_bytes, content_hash
 from shared.core.manifest import (
     IntegrationEntry,
     SnapshotManifest,
@@ -17,38 +15,13 @@ from shared.core.manifest import (
     SubscriptionEntry,
     SubscriptionStatus,
     Trigger,
-    integration_label,
 )
+from tests.support import ConfigStore
 
 T_OLD = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 T_NEW = T_OLD + timedelta(days=1)
 GENERATED = T_NEW + timedelta(minutes=5)
 SECRET = "sk-live-0123456789abcdef"
-
-
-class Store:
-    """Configs by content hash, counting loads, like the snapshot repository would serve them."""
-
-    def __init__(self) -> None:
-        self.configs: dict[str, Any] = {}
-        self.loads: list[str] = []
-
-    def entry(self, config: dict[str, Any]) -> IntegrationEntry:
-        data = canonical_bytes(config)
-        digest = content_hash(data)
-        self.configs[digest] = json.loads(data)
-        return IntegrationEntry(
-            id=config["id"],
-            label=integration_label(config),
-            hash=digest,
-            size=len(data),
-            updated_by=config.get("updatedBy"),
-            updated_at=config.get("updatedAtUtc"),
-        )
-
-    def load(self, digest: str) -> Any:
-        self.loads.append(digest)
-        return copy.deepcopy(self.configs[digest])
 
 
 def integration(integration_id: str, **fields: Any) -> dict[str, Any]:
@@ -107,7 +80,7 @@ NEW_ID = "20261204T020000Z-bbbbbb"
 
 
 def audit_of(
-    store: Store,
+    store: ConfigStore,
     old_subs: list[SubscriptionEntry],
     new_subs: list[SubscriptionEntry],
     **kwargs: Any,
@@ -122,7 +95,7 @@ def audit_of(
 
 
 def test_first_snapshot_reports_every_integration_as_added() -> None:
-    store = Store()
+    store = ConfigStore()
     new = manifest(NEW_ID, T_NEW, subscription("prod", [store.entry(integration("i1"))]))
     audit = build_audit(None, new, store.load, generated_at=GENERATED)
     assert (audit.from_snapshot_id, audit.summary.integrations_added) == (None, 1)
@@ -130,14 +103,14 @@ def test_first_snapshot_reports_every_integration_as_added() -> None:
 
 
 def test_unchanged_integrations_are_not_loaded() -> None:
-    store = Store()
+    store = ConfigStore()
     entries = [store.entry(integration(f"i{n}")) for n in range(5)]
     audit = audit_of(store, [subscription("prod", entries)], [subscription("prod", entries)])
     assert (store.loads, audit.summary.integrations_unchanged) == ([], 5)
 
 
 def test_only_changed_integrations_are_loaded() -> None:
-    store = Store()
+    store = ConfigStore()
     same = store.entry(integration("i1"))
     before, after = store.entry(integration("i2")), store.entry(integration("i2", enabled=False))
     audit_of(store, [subscription("prod", [same, before])], [subscription("prod", [same, after])])
@@ -145,7 +118,7 @@ def test_only_changed_integrations_are_loaded() -> None:
 
 
 def test_modified_integration_lists_its_field_changes() -> None:
-    store = Store()
+    store = ConfigStore()
     before, after = store.entry(integration("i1")), store.entry(integration("i1", enabled=False))
     audit = audit_of(store, [subscription("prod", [before])], [subscription("prod", [after])])
     (modified,) = audit.subscriptions[0].modified
@@ -155,7 +128,7 @@ def test_modified_integration_lists_its_field_changes() -> None:
 
 
 def test_attribution_comes_from_the_new_version() -> None:
-    store = Store()
+    store = ConfigStore()
     before = store.entry(integration("i1"))
     after = store.entry(
         integration(
@@ -174,7 +147,7 @@ def test_attribution_comes_from_the_new_version() -> None:
 
 
 def test_removed_integration_is_attributed_to_its_last_version() -> None:
-    store = Store()
+    store = ConfigStore()
     gone = store.entry(integration("i1", updatedBy="carol@contoso.example"))
     audit = audit_of(store, [subscription("prod", [gone])], [subscription("prod", [])])
     (removed,) = audit.subscriptions[0].removed
@@ -186,7 +159,7 @@ def test_removed_integration_is_attributed_to_its_last_version() -> None:
 
 
 def test_added_integration_is_listed_with_its_label() -> None:
-    store = Store()
+    store = ConfigStore()
     new_entry = store.entry(integration("i2"))
     audit = audit_of(store, [subscription("prod", [])], [subscription("prod", [new_entry])])
     (added,) = audit.subscriptions[0].added
@@ -194,7 +167,7 @@ def test_added_integration_is_listed_with_its_label() -> None:
 
 
 def test_only_server_managed_fields_changed_counts_as_unchanged() -> None:
-    store = Store()
+    store = ConfigStore()
     before = store.entry(integration("i1"))
     after = store.entry(integration("i1", _etag='"e2"', updatedAtUtc="2026-12-03T00:00:00Z"))
     audit = audit_of(store, [subscription("prod", [before])], [subscription("prod", [after])])
@@ -202,7 +175,7 @@ def test_only_server_managed_fields_changed_counts_as_unchanged() -> None:
 
 
 def test_skipped_subscription_in_the_new_snapshot_is_not_reported_as_removals() -> None:
-    store = Store()
+    store = ConfigStore()
     old = subscription("prod", [store.entry(integration("i1"))])
     new = subscription("prod", status=SubscriptionStatus.SKIPPED, reason="no API key")
     audit = audit_of(store, [old], [new])
@@ -212,7 +185,7 @@ def test_skipped_subscription_in_the_new_snapshot_is_not_reported_as_removals() 
 
 
 def test_failed_subscription_in_the_old_snapshot_is_not_reported_as_additions() -> None:
-    store = Store()
+    store = ConfigStore()
     old = subscription("prod", status=SubscriptionStatus.FAILED, reason="502 from Connxio")
     new = subscription("prod", [store.entry(integration("i1"))])
     audit = audit_of(store, [old], [new])
@@ -225,20 +198,20 @@ def test_failed_subscription_in_the_old_snapshot_is_not_reported_as_additions() 
 
 
 def test_new_subscription_is_added_with_its_integrations() -> None:
-    store = Store()
+    store = ConfigStore()
     audit = audit_of(store, [], [subscription("test", [store.entry(integration("i1"))])])
     assert (audit.summary.subscriptions_added, audit.summary.integrations_added) == (1, 1)
 
 
 def test_vanished_subscription_is_removed_with_its_integrations() -> None:
-    store = Store()
+    store = ConfigStore()
     audit = audit_of(store, [subscription("test", [store.entry(integration("i1"))])], [])
     assert (audit.summary.subscriptions_removed, audit.summary.integrations_removed) == (1, 1)
     assert audit.subscriptions[0].status == "removed"
 
 
 def test_secret_change_keeps_no_value() -> None:
-    store = Store()
+    store = ConfigStore()
     changed = integration("i1")
     changed["loggingWebhooks"][0]["authorizationHeaderKey"]["decryptedValue"] = "sk-live-new-value"
     before, after = store.entry(integration("i1")), store.entry(changed)
@@ -256,7 +229,7 @@ def test_secret_change_keeps_no_value() -> None:
 
 
 def test_password_changed_inside_connection_properties_keeps_no_value() -> None:
-    store = Store()
+    store = ConfigStore()
     properties = json.dumps({"host": "sftp.acme.example", "password": "pw-2"})
     changed = integration(
         "i1", inboundConnection={"adapterType": "Sftp", "connectionProperties": properties}
@@ -272,7 +245,7 @@ def test_password_changed_inside_connection_properties_keeps_no_value() -> None:
 
 
 def test_added_webhook_is_shown_with_its_secret_redacted() -> None:
-    store = Store()
+    store = ConfigStore()
     hook = {
         "webhookConnectionId": "wh-2",
         "authorizationHeaderKey": {"name": "k2", "decryptedValue": "sk-live-wh2"},
@@ -289,7 +262,7 @@ def test_added_webhook_is_shown_with_its_secret_redacted() -> None:
 
 
 def test_secret_pasted_into_a_plain_field_is_hidden() -> None:
-    store = Store()
+    store = ConfigStore()
     before = store.entry(integration("i1"))
     after = store.entry(integration("i1", description=f"key is {SECRET}"))
     audit = audit_of(store, [subscription("prod", [before])], [subscription("prod", [after])])
@@ -298,35 +271,35 @@ def test_secret_pasted_into_a_plain_field_is_hidden() -> None:
 
 
 def test_subscription_filter_limits_the_audit() -> None:
-    store = Store()
+    store = ConfigStore()
     prod, test = subscription("prod", [store.entry(integration("i1"))]), subscription("test")
     audit = audit_of(store, [], [prod, test], subscription_ids=frozenset({"test"}))
     assert [s.subscription_id for s in audit.subscriptions] == ["test"]
 
 
 def test_integration_filter_limits_the_audit() -> None:
-    store = Store()
+    store = ConfigStore()
     entries = [store.entry(integration("i1")), store.entry(integration("i2"))]
     audit = audit_of(store, [], [subscription("prod", entries)], integration_ids=frozenset({"i2"}))
     assert audit.changed_integration_ids() == ("i2",)
 
 
 def test_integration_filter_drops_subscriptions_without_those_integrations() -> None:
-    store = Store()
+    store = ConfigStore()
     prod, test = subscription("prod", [store.entry(integration("i1"))]), subscription("test")
     audit = audit_of(store, [prod, test], [prod, test], integration_ids=frozenset({"i1"}))
     assert [s.subscription_id for s in audit.subscriptions] == ["prod"]
 
 
 def test_audit_without_changes_has_no_changes() -> None:
-    store = Store()
+    store = ConfigStore()
     prod = subscription("prod", [store.entry(integration("i1"))])
     audit = audit_of(store, [prod], [prod])
     assert (audit.has_changes, audit.changed_integration_ids()) == (False, ())
 
 
 def test_changed_integration_ids_lists_added_removed_and_modified() -> None:
-    store = Store()
+    store = ConfigStore()
     old = [store.entry(integration("gone")), store.entry(integration("edit"))]
     new = [store.entry(integration("edit", enabled=False)), store.entry(integration("new"))]
     audit = audit_of(store, [subscription("prod", old)], [subscription("prod", new)])
@@ -337,21 +310,21 @@ def test_changed_integration_ids_lists_added_removed_and_modified() -> None:
 
 
 def test_audit_records_snapshot_ids_times_and_options() -> None:
-    audit = audit_of(Store(), [], [])
+    audit = audit_of(ConfigStore(), [], [])
     assert (audit.from_snapshot_id, audit.to_snapshot_id) == (OLD_ID, NEW_ID)
     assert (audit.from_taken_at, audit.to_taken_at, audit.generated_at) == (T_OLD, T_NEW, GENERATED)
     assert "_etag" in audit.options.ignored_fields
 
 
 def test_audit_round_trips_through_its_json_form() -> None:
-    store = Store()
+    store = ConfigStore()
     before, after = store.entry(integration("i1")), store.entry(integration("i1", enabled=False))
     audit = audit_of(store, [subscription("prod", [before])], [subscription("prod", [after])])
     assert Audit.model_validate_json(audit.model_dump_json()) == audit
 
 
 def test_ten_thousand_integrations_with_one_percent_changed_audit_quickly() -> None:
-    store = Store()
+    store = ConfigStore()
     olds = [store.entry(integration(f"i{n:05d}")) for n in range(10_000)]
     news = [
         store.entry(integration(e.id, enabled=False)) if n % 100 == 0 else e
