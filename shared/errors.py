@@ -17,8 +17,11 @@ Each message names what failed and what to do about it, and never carries a secr
     │   ├── ObjectExistsError          a write-once object already exists
     │   ├── StoreUnavailableError      the backend cannot be reached or refused us
     │   └── CorruptObjectError         an object's bytes do not match its hash or do not parse
-    └── NotFoundError                  a snapshot, integration, plan or report the caller named
-        (user-facing lookups; distinct from ObjectNotFoundError, which is about raw storage names)
+    ├── NotFoundError                  a snapshot, integration, plan or report the caller named
+    │   (user-facing lookups; distinct from ObjectNotFoundError, which is about raw storage names)
+    └── RefusedError                   a use case declined to go ahead; carries its HTTP status
+        ├── RestoreError               (shared.core.plan) a restore refused or stopped
+        └── MaintenanceError           (shared.services.locks) prune/acknowledge refused, or busy
 """
 
 from __future__ import annotations
@@ -115,3 +118,14 @@ class CorruptObjectError(StoreError):
 
 class NotFoundError(CxBackupError):
     """A snapshot, integration, plan or report that the caller named does not exist."""
+
+
+class RefusedError(CxBackupError):
+    """A use case declined to go ahead (or stopped): the message says why and what to do.
+
+    ``status`` and ``title`` are what HTTP callers see, so subclasses choose them and the HTTP
+    layer maps every refusal the same way.
+    """
+
+    status: int = 409
+    title: str = "Request refused"

@@ -66,7 +66,7 @@ from shared.core.canonical import canonical_bytes, content_hash
 from shared.core.diff import DEFAULT_DIFF_OPTIONS, DiffOptions, diff_documents
 from shared.core.manifest import integration_label, new_snapshot_id
 from shared.core.secrets import secret_values
-from shared.errors import CxBackupError
+from shared.errors import RefusedError
 
 RESTORE_FORMAT_VERSION = 1
 
@@ -103,7 +103,7 @@ VERIFIABLE_STATUSES: frozenset[str] = frozenset({"created", "updated", "unchange
 # -- errors ------------------------------------------------------------------------------------
 
 
-class RestoreError(CxBackupError):
+class RestoreError(RefusedError):
     """A restore was refused or stopped; ``status``/``title`` are what HTTP callers see."""
 
     status: int = 500

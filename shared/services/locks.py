@@ -46,10 +46,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.errors import (
     CorruptObjectError,
-    CxBackupError,
     InvalidNameError,
     NotFoundError,
     ObjectNotFoundError,
+    RefusedError,
     StoreError,
 )
 from shared.store.repository import SnapshotRepository
@@ -66,7 +66,7 @@ LockKind = Literal["backup", "prune"]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class MaintenanceError(CxBackupError):
+class MaintenanceError(RefusedError):
     """A maintenance request (prune, acknowledge) or a backup could not go ahead.
 
     ``status`` and ``title`` are what HTTP callers see; the message says what to do.

@@ -13,7 +13,6 @@ import uuid
 
 import azure.functions as func
 
-from shared.core.plan import RestoreError
 from shared.errors import (
     ConnxioAuthError,
     ConnxioError,
@@ -21,10 +20,10 @@ from shared.errors import (
     CxBackupError,
     InvalidNameError,
     NotFoundError,
+    RefusedError,
     SettingsError,
     StoreUnavailableError,
 )
-from shared.services.locks import MaintenanceError
 
 log = logging.getLogger("cxbackup.http")
 
@@ -95,13 +94,10 @@ def problem_for(error: BaseException) -> func.HttpResponse:
     if isinstance(error, ConnxioError):
         log.error("Connxio API failed: %s", error)
         return problem_response(502, "Connxio API error", str(error))
-    if isinstance(error, RestoreError):
-        # Refusals (422/409) and aborted runs (502); the message says what to do.
-        log.warning("restore refused or stopped: %s", error)
-        return problem_response(error.status, error.title, str(error))
-    if isinstance(error, MaintenanceError):
-        # A refused acknowledgement (400/409/422) or a repository held by a prune (409).
-        log.warning("maintenance request refused: %s", error)
+    if isinstance(error, RefusedError):
+        # Restore refusals (422/409) and aborted runs (502), refused acknowledgements
+        # (400/409/422), a repository held by a prune (409): each error carries its status.
+        log.warning("request refused: %s", error)
         return problem_response(error.status, error.title, str(error))
     if isinstance(error, CxBackupError):
         log.error("request failed: %s", error)
