@@ -15,10 +15,8 @@ from shared.cli.common import (
     runtime_from_args,
 )
 from shared.cli.snapshots import check_snapshot_reference
-from shared.reports import render_html, render_json, render_markdown
+from shared.reports import AUDIT_FORMATS, render_json
 from shared.triggers.requests import integration_id
-
-_RENDERERS = {"json": render_json, "markdown": render_markdown, "html": render_html}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("from_snapshot", nargs="?", metavar="FROM")
     parser.add_argument("to_snapshot", nargs="?", metavar="TO")
-    parser.add_argument("--format", choices=tuple(_RENDERERS), default="markdown")
+    parser.add_argument("--format", choices=tuple(AUDIT_FORMATS), default="markdown")
     parser.add_argument("--subscription", action="append", metavar="ID", help="repeatable")
     parser.add_argument("--integration", action="append", metavar="ID", help="repeatable")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
@@ -76,7 +74,7 @@ async def run_audit(args: argparse.Namespace, console: Console) -> int:
         subscription_ids=_ids(args.subscription, "--subscription"),
         integration_ids=_ids(args.integration, "--integration"),
     )
-    text = render_json(result) if console.json_mode else _RENDERERS[args.format](result)
+    text = render_json(result) if console.json_mode else AUDIT_FORMATS[args.format][0](result)
     if args.output:
         write_report(args.output, text)
         print(f"wrote {args.format} audit to {args.output}", file=sys.stderr)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.app import audit, backup_summary, history, take_backup
 from shared.core.manifest import SnapshotManifest, Trigger
-from shared.reports import render_html, render_json, render_markdown
+from shared.reports import AUDIT_FORMATS
 from shared.services.snapshots import get_snapshot, get_stored_integration, list_snapshots
 from shared.triggers.context import current_runtime
 from shared.triggers.problems import problem_for
@@ -131,13 +131,6 @@ async def snapshot_integration(req: func.HttpRequest) -> func.HttpResponse:
     return await respond(handle)
 
 
-_RENDERERS = {
-    "json": (render_json, "application/json"),
-    "markdown": (render_markdown, "text/markdown; charset=utf-8"),
-    "html": (render_html, "text/html; charset=utf-8"),
-}
-
-
 def _optional_ids(req: func.HttpRequest, name: str) -> frozenset[str] | None:
     raw = req.params.get(name)
     if not raw:
@@ -148,7 +141,7 @@ def _optional_ids(req: func.HttpRequest, name: str) -> frozenset[str] | None:
 @bp.route(route="audits", methods=["GET"])
 async def audits(req: func.HttpRequest) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
-        fmt = query_choice(req, "format", tuple(_RENDERERS), "json")
+        fmt = query_choice(req, "format", tuple(AUDIT_FORMATS), "json")
         from_ref = req.params.get("from") or None
         to_ref = req.params.get("to") or None
         if from_ref is not None:
@@ -162,9 +155,9 @@ async def audits(req: func.HttpRequest) -> func.HttpResponse:
             subscription_ids=_optional_ids(req, "subscription"),
             integration_ids=_optional_ids(req, "integration"),
         )
-        render, mimetype = _RENDERERS[fmt]
+        render, mimetype = AUDIT_FORMATS[fmt]
         return func.HttpResponse(
-            render(result), status_code=200, mimetype=mimetype.split(";")[0], charset="utf-8"
+            render(result), status_code=200, mimetype=mimetype, charset="utf-8"
         )
 
     return await respond(handle)
