@@ -101,11 +101,11 @@ async def _audit_new_snapshot(runtime: Runtime, result: BackupResult) -> Audit |
         return None
     repository = runtime.repository
     try:
-        previous = (
-            await repository.read_manifest(manifest.previous_snapshot_id)
-            if manifest.previous_snapshot_id
-            else None
-        )
+        previous = result.previous
+        if manifest.previous_snapshot_id is None:
+            previous = None
+        elif previous is None or previous.snapshot_id != manifest.previous_snapshot_id:
+            previous = await repository.read_manifest(manifest.previous_snapshot_id)
         audit = await audit_manifests(
             repository,
             previous,

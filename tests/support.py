@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 from shared.core.canonical import canonical_bytes, content_hash
 from shared.core.manifest import IntegrationEntry, integration_label
+from shared.store import codec
 
 
 class RecordingSleep:
@@ -76,3 +78,8 @@ def live_secret_values(simulator: Any) -> set[str]:
         for config in simulator.integrations(sid)
         for value in decrypted_values(config)
     }
+
+
+def stored_text(path: Path) -> str:
+    """A file of a local store as the JSON text it holds (blobs are stored gzip-compressed)."""
+    return codec.decode(path.read_bytes()).decode("utf-8")

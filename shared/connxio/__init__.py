@@ -6,7 +6,13 @@ error handling and ``retry.py`` for what is retried and how long.
 """
 
 from shared.connxio.auth import ClientCredentials
-from shared.connxio.client import MEDIA_TYPE, ClientStats, ConnxioClient, UpsertResult
+from shared.connxio.client import (
+    MEDIA_TYPE,
+    ClientStats,
+    ConnxioClient,
+    IntegrationListing,
+    UpsertResult,
+)
 from shared.connxio.models import IntegrationView, SubscriptionView
 from shared.connxio.retry import RetryPolicy
 
@@ -15,6 +21,7 @@ __all__ = [
     "ClientCredentials",
     "ClientStats",
     "ConnxioClient",
+    "IntegrationListing",
     "IntegrationView",
     "RetryPolicy",
     "SubscriptionView",

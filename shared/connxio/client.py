@@ -55,6 +55,7 @@ status only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -89,6 +90,26 @@ T = TypeVar("T")
 _SERVER_MESSAGE_LIMIT = 500
 _LATER = "try again later"  # every retryable error's advice; see _not_resent
 _MIN_SECRET_LENGTH = 4  # scrubbing "ab" out of a message would mangle it and protect nothing
+
+
+@dataclass(frozen=True)
+class IntegrationListing:
+    """A subscription's ``GET /v2/integrations`` answer (see ``read_integrations``).
+
+    ``body_sha256`` is the SHA-256 of the answer's bytes as received; ``configs`` the parsed
+    configs, empty when ``unchanged`` (the bytes were the ones the caller already had).
+    """
+
+    body_sha256: str
+    configs: tuple[dict[str, Any], ...]
+    unchanged: bool
+
+    def __repr__(self) -> str:
+        # The configs hold secrets (decryptedValue); a repr in a log line must not.
+        return (
+            f"IntegrationListing(body_sha256={self.body_sha256[:12]}..., "
+            f"configs={len(self.configs)}, unchanged={self.unchanged})"
+        )
 
 
 @dataclass(frozen=True)
@@ -219,12 +240,28 @@ class ConnxioClient:
 
         Never asks for ``replaceVariables``: a backup must keep the placeholders, not the values.
         """
+        listing = await self.read_integrations(api_key)
+        return list(listing.configs)
+
+    async def read_integrations(
+        self, api_key: str, *, unchanged_if: str | None = None
+    ) -> IntegrationListing:
+        """``GET /v2/integrations`` with the SHA-256 of the answer's bytes.
+
+        When those bytes hash to ``unchanged_if`` (the body a caller parsed before), they are not
+        parsed again: the answer is ``unchanged`` and carries no configs. The same bytes parsed
+        and validated before, so nothing is lost by not doing it twice, and an unchanged
+        subscription of thousands of integrations costs a hash instead of a parse.
+        """
         path = "/v2/integrations"
 
-        def parse(response: httpx.Response, op: str) -> list[dict[str, Any]]:
+        def parse(response: httpx.Response, op: str) -> IntegrationListing:
+            body_sha256 = hashlib.sha256(response.content).hexdigest()
+            if unchanged_if is not None and body_sha256 == unchanged_if:
+                return IntegrationListing(body_sha256, (), unchanged=True)
             document = _json_body(response, op)
             validate_document(list[IntegrationView], document, operation=op)
-            return document
+            return IntegrationListing(body_sha256, tuple(document), unchanged=False)
 
         return await self._call("GET", path, api_key, parse)
 

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core.canonical import canonical_bytes, content_hash
 
-MANIFEST_FORMAT_VERSION = 1
+# 2: subscriptions record ``listing_sha256``, and manifests are stored compressed
+# (``shared.store.codec``). Format 1 manifests read as before.
+MANIFEST_FORMAT_VERSION = 2
 
 # 20261204T020000Z-3f9a1c: the UTC second, then a 6-hex-digit suffix whose first three digits are
 # the millisecond (000-3e7) and last three random. Ids therefore sort in time order to the
@@ -65,17 +67,20 @@ class SubscriptionEntry(_Frozen):
     status: SubscriptionStatus
     reason: str | None = None  # why it was skipped or failed; never holds a secret
     integrations: tuple[IntegrationEntry, ...] = ()
+    # SHA-256 of the GET /v2/integrations answer these entries were made from, byte for byte.
+    # The next backup that receives the same bytes reuses the entries instead of parsing again.
+    listing_sha256: str | None = None
 
 
 class SnapshotManifest(_Frozen):
-    format_version: Literal[1] = MANIFEST_FORMAT_VERSION
+    format_version: Literal[1, 2] = MANIFEST_FORMAT_VERSION
     snapshot_id: str
     trigger: Trigger
     status: SnapshotStatus
     started_at: datetime
     finished_at: datetime
     previous_snapshot_id: str | None = None  # the previous complete snapshot
-    previous_manifest_hash: str | None = None  # sha256 of that manifest's stored bytes
+    previous_manifest_hash: str | None = None  # sha256 of that manifest's canonical bytes
     subscriptions: tuple[SubscriptionEntry, ...] = ()
     warnings: tuple[str, ...] = ()
     # Subscriptions whose mass-change guard tripped in this snapshot: pruning of their older

@@ -5,7 +5,8 @@ Order of work, which is what makes a snapshot trustworthy:
 1. discover subscriptions (``GET /v2/subscriptions``) and pair each with its API key;
 2. per subscription (a bounded number at once) read the integrations and store each config as a
    content-addressed object; configs whose hash the previous snapshot already holds are not
-   written again;
+   written again, and a subscription whose answer is byte for byte the one a previous snapshot
+   was made from (same ``listing_sha256``) is not even parsed: its entries are reused;
 3. only then write the manifest, which names nothing that is not already stored. A crash before
    this step leaves unreferenced objects (prune collects them), never a snapshot that lies.
 
@@ -75,11 +76,14 @@ Progress = Callable[[str], None]
 class BackupResult:
     manifest: SnapshotManifest
     objects_written: int
-    bytes_written: int
+    bytes_written: int  # of the objects written, as stored (compressed)
     duration_seconds: float
     # The configs this run stored for the first time, by hash: the audit that follows the
     # backup uses them instead of reading them back. Only what changed, so it stays small.
     written_documents: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # The previous complete snapshot this one chains to, as this run read it: the audit that
+    # follows compares against it without reading it again.
+    previous: SnapshotManifest | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -205,18 +209,31 @@ class BackupService:
     ) -> BackupResult:
         started = time.perf_counter()
         say = progress or (lambda _message: None)
-        previous = await self._previous(snapshot_id)
+        wanted = set(subscription_ids) if subscription_ids is not None else None
+        # Discovery asks only the API: it runs while the previous snapshot is read, so the two
+        # waits overlap. (Only now: a store that is down or locked costs Connxio nothing.)
+        discovery = asyncio.ensure_future(self._discover(wanted))
+        try:
+            previous = await self._previous(snapshot_id)
+        except BaseException:
+            _settle(discovery)
+            raise
         previous_complete = previous.complete
         # Hashes known to be stored already: skipping them makes an unchanged estate cost one
         # manifest. They come from manifests that exist now, and this run holds a backup lock
         # until its manifest is written, so no prune deletes them in between.
         known: set[str] = set()
-        for manifest in (previous_complete, previous.latest):
+        # Per subscription, the entry a previous snapshot made from a complete answer: reused
+        # as is when the API answers with the same bytes again.
+        reusable: dict[str, SubscriptionEntry] = {}
+        for manifest in (previous.latest, previous_complete):
             if manifest is not None:
                 known |= manifest.referenced_hashes()
+                for sub in manifest.subscriptions:
+                    if sub.status is SubscriptionStatus.COMPLETE and sub.listing_sha256:
+                        reusable.setdefault(sub.subscription_id, sub)
 
-        wanted = set(subscription_ids) if subscription_ids is not None else None
-        discovered, discovery_problem = await self._discover(wanted)
+        discovered, discovery_problem = await discovery
         say(f"found {len(discovered)} subscription(s)")
         # The audit after this backup diffs integrations present in the previous complete
         # snapshot whose content changed; it gets those fresh configs from this run. Keeping
@@ -230,7 +247,9 @@ class BackupService:
 
         async def one(sub: _DiscoveredSubscription) -> SubscriptionEntry:
             async with semaphore:
-                entry = await self._backup_subscription(sub, known, counters)
+                entry = await self._backup_subscription(
+                    sub, known, counters, reusable.get(sub.subscription_id)
+                )
                 say(
                     f"subscription {sub.name or sub.subscription_id}: {entry.status.value}"
                     f" ({len(entry.integrations)} integrations)"
@@ -297,7 +316,12 @@ class BackupService:
             duration_ms=round(duration * 1000),
         )
         return BackupResult(
-            manifest, counters.objects, counters.bytes, duration, counters.documents
+            manifest,
+            counters.objects,
+            counters.bytes,
+            duration,
+            counters.documents,
+            previous=previous_complete,
         )
 
     async def _write_manifest(
@@ -358,7 +382,11 @@ class BackupService:
         return found, problem
 
     async def _backup_subscription(
-        self, sub: _DiscoveredSubscription, known: set[str], counters: _Counters
+        self,
+        sub: _DiscoveredSubscription,
+        known: set[str],
+        counters: _Counters,
+        before: SubscriptionEntry | None,
     ) -> SubscriptionEntry:
         key = self._api_keys.get(sub.subscription_id)
         base = {"subscription_id": sub.subscription_id, "name": sub.name}
@@ -367,7 +395,9 @@ class BackupService:
                 **base, status=SubscriptionStatus.SKIPPED, reason=NO_KEY_REASON
             )
         try:
-            configs = await self._client.list_integrations(key)
+            listing = await self._client.read_integrations(
+                key, unchanged_if=before.listing_sha256 if before else None
+            )
         except ConnxioAuthError as error:
             reason = str(error)
             if not error.operation.endswith("(token endpoint)"):  # the OAuth client, not the key
@@ -376,6 +406,15 @@ class BackupService:
         except ConnxioError as error:
             return SubscriptionEntry(**base, status=SubscriptionStatus.FAILED, reason=str(error))
 
+        if before is not None and listing.unchanged:
+            # The very bytes ``before`` was made from: same configs, so the same entries, all
+            # of whose objects are stored (they are in ``known``).
+            return SubscriptionEntry(
+                **base,
+                status=SubscriptionStatus.COMPLETE,
+                integrations=before.integrations,
+                listing_sha256=listing.body_sha256,
+            )
         entries: list[IntegrationEntry] = []
         problems: list[str] = []
 
@@ -391,7 +430,7 @@ class BackupService:
                 async with self._write_slots:
                     stored = await self._repository.put_object(data)
                 if stored.written:
-                    counters.add(digest, len(data), view.id, config)
+                    counters.add(digest, stored.stored_size, view.id, config)
             entries.append(
                 IntegrationEntry(
                     id=view.id,
@@ -403,7 +442,7 @@ class BackupService:
                 )
             )
 
-        await asyncio.gather(*(store(c) for c in configs))
+        await asyncio.gather(*(store(c) for c in listing.configs))
         if problems:
             return SubscriptionEntry(
                 **base,
@@ -415,7 +454,17 @@ class BackupService:
             **base,
             status=SubscriptionStatus.COMPLETE,
             integrations=tuple(sorted(entries, key=lambda e: e.id)),
+            listing_sha256=listing.body_sha256,
         )
+
+
+def _settle(task: asyncio.Future[Any]) -> None:
+    """Stop ``task`` if it still runs; if it ended, take its outcome so that an error nobody
+    awaited (the run failed first) is not reported again as "never retrieved"."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
 
 
 class _Counters:

@@ -267,6 +267,10 @@ class Simulator:
         """From now on that subscription's API key gets 401 everywhere."""
         self._estate.revoke_key(subscription_id)
 
+    def restore_key(self, subscription_id: str) -> None:
+        """Undo ``revoke_key``: the subscription's API key works again."""
+        self._estate.restore_key(subscription_id)
+
     # -- tokens, faults, request log ------------------------------------------------------------
 
     @property

@@ -124,6 +124,13 @@ class Estate:
                 raise KeyError(f"no API key for subscription {subscription_id!r}")
             self._revoked.add(self._keys[subscription_id])
 
+    def restore_key(self, subscription_id: str) -> None:
+        """The subscription's key is accepted again (after ``revoke_key``)."""
+        with self._lock:
+            if subscription_id not in self._keys:
+                raise KeyError(f"no API key for subscription {subscription_id!r}")
+            self._revoked.discard(self._keys[subscription_id])
+
     # -- integrations -----------------------------------------------------------------------
 
     def integrations(self, subscription_id: str) -> list[dict[str, Any]]:

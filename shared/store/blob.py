@@ -59,6 +59,7 @@ from shared.errors import (
     StoreUnavailableError,
 )
 from shared.store.backend import Backend, validate_name, validate_prefix
+from shared.store.codec import GZIP_MAGIC
 
 RETRY_TOTAL = 2
 RETRY_BACKOFF = 1.0  # seconds between attempts
@@ -96,8 +97,14 @@ def redact(text: str) -> str:
     return text
 
 
-def content_type_for(name: str) -> str:
-    """The Content-Type stored with a blob, so the portal and browsers show it sensibly."""
+def content_type_for(name: str, data: bytes = b"") -> str:
+    """The Content-Type stored with a blob, so the portal and browsers show it sensibly.
+
+    Compressed JSON (``shared.store.codec``) is labelled ``application/gzip``: what it is, and
+    what a download from the portal needs to be opened as.
+    """
+    if data.startswith(GZIP_MAGIC):
+        return "application/gzip"
     for suffix, content_type in _CONTENT_TYPES.items():
         if name.endswith(suffix):
             return content_type
@@ -251,7 +258,7 @@ class BlobBackend(Backend):
                 name,
                 data,
                 overwrite=False,  # If-None-Match: * -- the service enforces write-once
-                content_settings=ContentSettings(content_type=content_type_for(name)),
+                content_settings=ContentSettings(content_type=content_type_for(name, data)),
             )
         except ResourceExistsError as error:
             # 409 also covers e.g. a container being deleted; only BlobAlreadyExists (which the

@@ -9,6 +9,9 @@
     restores/<run-id>.json               restore reports
     state/...                            small write-once markers (acknowledgements, forget log)
 
+Every blob is canonical JSON encoded by ``shared.store.codec`` (gzip); hashes, names and checks
+are over the canonical bytes, so the encoding is invisible above this module.
+
 Backends are synchronous; the repository runs their calls on its own thread pool so that async
 services can keep many writes in flight (the default executor has only a handful of threads).
 """
@@ -38,6 +41,7 @@ from shared.errors import (
     ObjectExistsError,
     ObjectNotFoundError,
 )
+from shared.store import codec
 from shared.store.backend import Backend
 
 T = TypeVar("T")
@@ -74,8 +78,9 @@ def document_name(kind: str, document_id: str) -> str:
 @dataclass(frozen=True)
 class StoredObject:
     hash: str
-    size: int
+    size: int  # canonical bytes
     written: bool  # False when identical bytes were already stored
+    stored_size: int = 0  # bytes written to the backend (encoded); 0 when not written
 
 
 class SnapshotRepository:
@@ -92,6 +97,12 @@ class SnapshotRepository:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
+    def _read_decoded(self, name: str) -> bytes:
+        return codec.decode(self.backend.read(name))
+
+    async def _create_encoded(self, name: str, canonical: bytes) -> None:
+        await self._run(lambda: self.backend.create(name, codec.encode(canonical)))
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -100,11 +111,19 @@ class SnapshotRepository:
     async def put_object(self, data: bytes) -> StoredObject:
         """Store canonical bytes under their hash. Identical bytes already there are fine."""
         digest = content_hash(data)
+        name = object_name(digest)
+
+        def encode_and_create() -> int:
+            # Compressing on the store's threads (zlib releases the GIL) keeps it off the loop.
+            stored = codec.encode(data)
+            self.backend.create(name, stored)
+            return len(stored)
+
         try:
-            await self._run(self.backend.create, object_name(digest), data)
+            stored_size = await self._run(encode_and_create)
         except ObjectExistsError:
             return StoredObject(digest, len(data), written=False)
-        return StoredObject(digest, len(data), written=True)
+        return StoredObject(digest, len(data), written=True, stored_size=stored_size)
 
     async def put_document_object(self, document: JsonValue) -> StoredObject:
         return await self.put_object(canonical_bytes(document))
@@ -113,9 +132,14 @@ class SnapshotRepository:
         """The stored bytes of ``digest``, checked against the hash."""
         name = object_name(digest)
         try:
-            data = await self._run(self.backend.read, name)
+            data = await self._run(self._read_decoded, name)
         except ObjectNotFoundError:
             raise NotFoundError(f"object {digest} is missing from {self.description}") from None
+        except codec.UndecodableError:
+            raise CorruptObjectError(
+                f"object {digest} in {self.description} is a damaged gzip stream; "
+                "run `cxbackup verify` and restore from another snapshot"
+            ) from None
         if content_hash(data) != digest:
             raise CorruptObjectError(
                 f"object {digest} in {self.description} does not match its hash; "
@@ -140,9 +164,11 @@ class SnapshotRepository:
     # -- manifests -----------------------------------------------------------------------------
 
     async def put_manifest(self, manifest: SnapshotManifest) -> bytes:
-        """Write a manifest once; ``ObjectExistsError`` if the id is taken. Returns its bytes."""
+        """Write a manifest once; ``ObjectExistsError`` if the id is taken.
+
+        Returns its canonical bytes (what its chain hash is over)."""
         data = manifest_bytes(manifest)
-        await self._run(self.backend.create, snapshot_name(manifest.snapshot_id), data)
+        await self._create_encoded(snapshot_name(manifest.snapshot_id), data)
         return data
 
     async def list_snapshot_ids(self) -> list[str]:
@@ -152,13 +178,19 @@ class SnapshotRepository:
         return sorted(i for i in ids if is_snapshot_id(i))
 
     async def read_manifest_bytes(self, snapshot_id: str) -> bytes:
+        """The manifest's canonical bytes (decoded); what the chain hashes."""
         name = snapshot_name(snapshot_id)
         try:
-            return await self._run(self.backend.read, name)
+            return await self._run(self._read_decoded, name)
         except ObjectNotFoundError:
             raise NotFoundError(
                 f"snapshot {snapshot_id} does not exist in {self.description}; "
                 "list snapshots to see which do"
+            ) from None
+        except codec.UndecodableError:
+            raise CorruptObjectError(
+                f"manifest of snapshot {snapshot_id} in {self.description} is a damaged gzip "
+                "stream; run `cxbackup verify --all`"
             ) from None
 
     async def read_manifest(self, snapshot_id: str) -> SnapshotManifest:
@@ -208,16 +240,18 @@ class SnapshotRepository:
 
     async def put_document(self, kind: str, document_id: str, model: BaseModel) -> None:
         data = canonical_bytes(model.model_dump(mode="json"))
-        await self._run(self.backend.create, document_name(kind, document_id), data)
+        await self._create_encoded(document_name(kind, document_id), data)
 
     async def read_document(self, kind: str, document_id: str, model: type[M]) -> M:
         name = document_name(kind, document_id)
         try:
-            data = await self._run(self.backend.read, name)
+            data = await self._run(self._read_decoded, name)
         except ObjectNotFoundError:
             raise NotFoundError(
                 f"{kind.rstrip('s')} {document_id} does not exist in {self.description}"
             ) from None
+        except codec.UndecodableError:
+            raise CorruptObjectError(f"{name} in {self.description} is damaged") from None
         try:
             return model.model_validate_json(data)
         except ValidationError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.store import codec
 from shared.store.local import LocalBackend
 from shared.store.repository import object_name, snapshot_name
 
@@ -51,9 +52,10 @@ def test_verify_json_reports_an_edited_manifest(cli_env, cxbackup):
     first = cxbackup("backup", "--json").json()["snapshotId"]
     cxbackup("backup")
     backend = LocalBackend(cli_env)
-    data = backend.read(snapshot_name(first))
+    data = codec.decode(backend.read(snapshot_name(first)))
     backend.delete(snapshot_name(first))
-    backend.create(snapshot_name(first), data.replace(b'"warnings":[]', b'"warnings":["x"]'))
+    edited = data.replace(b'"warnings":[]', b'"warnings":["x"]')
+    backend.create(snapshot_name(first), codec.encode(edited))
     run = cxbackup("verify", "--all", "--json")
     assert run.code == 3
     report = run.json()

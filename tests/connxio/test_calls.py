@@ -214,3 +214,49 @@ async def test_stats_count_the_api_requests_sent(
 
     assert client.stats.requests == 2
     assert client.stats.retries == 0
+
+
+async def test_read_integrations_hashes_the_answer_bytes_and_parses_them(
+    client: ConnxioClient, simulator: Simulator, sub_id: str, api_key: str
+) -> None:
+    listing = await client.read_integrations(api_key)
+
+    assert not listing.unchanged
+    assert list(listing.configs) == simulator.integrations(sub_id)
+    assert len(listing.body_sha256) == 64
+    assert (await client.read_integrations(api_key)).body_sha256 == listing.body_sha256
+
+
+async def test_read_integrations_skips_parsing_an_answer_with_the_hash_already_held(
+    client: ConnxioClient, api_key: str
+) -> None:
+    first = await client.read_integrations(api_key)
+
+    again = await client.read_integrations(api_key, unchanged_if=first.body_sha256)
+
+    assert again.unchanged
+    assert again.configs == ()
+    assert again.body_sha256 == first.body_sha256
+
+
+async def test_read_integrations_parses_an_answer_that_differs_from_the_hash_held(
+    client: ConnxioClient, simulator: Simulator, sub_id: str, api_key: str
+) -> None:
+    first = await client.read_integrations(api_key)
+    edited = dict(simulator.integrations(sub_id)[0], description="edited")
+    await client.upsert_integration(api_key, edited)
+
+    again = await client.read_integrations(api_key, unchanged_if=first.body_sha256)
+
+    assert not again.unchanged
+    assert again.body_sha256 != first.body_sha256
+    assert any(c.get("description") == "edited" for c in again.configs)
+
+
+async def test_an_integration_listing_repr_holds_no_config(
+    client: ConnxioClient, api_key: str
+) -> None:
+    listing = await client.read_integrations(api_key)
+
+    assert "decryptedValue" not in repr(listing)
+    assert f"configs={len(listing.configs)}" in repr(listing)

@@ -25,6 +25,7 @@ from shared.triggers.http import audits, start_backup
 from shared.triggers.restore import restore
 from tests.functions.conftest import http_request
 from tests.reliability.conftest import subscription_entry
+from tests.support import stored_text
 
 PASSWORD = "KNOWN-SECRET-sftp-password-5b7e21"
 ROTATED_KEY = "KNOWN-SECRET-rotated-header-key-91c4d0"
@@ -112,7 +113,7 @@ def cli_story(simulator, estate, monkeypatch, capsys, tmp_path: Path) -> tuple[s
     # A throttled first listing: the retry path logs too (Retry-After 0: no real wait).
     simulator.inject(Fault("status", status=429, retry_after=0, path=r"/v2/integrations"))
     assert cxbackup("backup") == 0
-    first = json.loads(Path(store, "snapshots").iterdir().__next__().read_text())["snapshot_id"]
+    first = json.loads(stored_text(next(Path(store, "snapshots").iterdir())))["snapshot_id"]
 
     add_password(simulator, ROTATED_PASSWORD, header_key=ROTATED_KEY)
     assert cxbackup("backup") == 0
@@ -127,7 +128,7 @@ def cli_story(simulator, estate, monkeypatch, capsys, tmp_path: Path) -> tuple[s
     plan_id = next(Path(store, "plans").iterdir()).name.removesuffix(".json")
     code = cxbackup("restore", first, "--plan", plan_id, "--apply", "--yes")
     report_path = next(Path(store, "restores").iterdir())
-    return "\n".join(output), store, {"code": code, "report": json.loads(report_path.read_text())}
+    return "\n".join(output), store, {"code": code, "report": json.loads(stored_text(report_path))}
 
 
 def test_cli_backup_audit_and_restore_print_and_log_no_secret(
@@ -160,8 +161,8 @@ def test_only_config_objects_hold_secrets_in_the_store(
         "restores",
     }
     for path in outside_objects:
-        assert_no_secret(path.read_text(encoding="utf-8"), secrets)
-    stored = "".join(p.read_text(encoding="utf-8") for p in Path(store, "objects").rglob("*.json"))
+        assert_no_secret(stored_text(path), secrets)
+    stored = "".join(stored_text(p) for p in Path(store, "objects").rglob("*.json"))
     assert PASSWORD in stored and ROTATED_KEY in stored  # the backup itself is lossless
 
 

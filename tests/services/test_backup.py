@@ -11,6 +11,7 @@ from shared.clock import FixedClock, TickingClock
 from shared.core.canonical import canonical_bytes, content_hash, parse_json
 from shared.core.manifest import SnapshotStatus, SubscriptionStatus, Trigger
 from shared.services.backup import BackupService
+from shared.services.verify import verify_snapshot
 from shared.simulator import Fault
 from tests.support import live_secret_values
 
@@ -75,6 +76,68 @@ async def test_backup_after_one_change_writes_one_object(backup_service, simulat
     simulator.put_integration(sid, config)
     second = await backup_service.run(Trigger.CLI)
     assert second.objects_written == 1
+
+
+async def test_a_subscription_answering_the_same_bytes_keeps_its_entries_and_answer_hash(
+    backup_service,
+):
+    first = (await backup_service.run(Trigger.CLI)).manifest
+    second = (await backup_service.run(Trigger.CLI)).manifest
+
+    assert [s.listing_sha256 for s in second.subscriptions] == [
+        s.listing_sha256 for s in first.subscriptions
+    ]
+    assert all(s.listing_sha256 for s in second.subscriptions)
+    assert [s.integrations for s in second.subscriptions] == [
+        s.integrations for s in first.subscriptions
+    ]
+
+
+async def test_a_changed_answer_is_read_again_and_only_its_subscription_changes(
+    backup_service, simulator
+):
+    first = (await backup_service.run(Trigger.CLI)).manifest
+    sid = simulator.subscription_ids[1]
+    config = simulator.integrations(sid)[0]
+    config["description"] = "edited by a person"
+    simulator.put_integration(sid, config)
+
+    second = (await backup_service.run(Trigger.CLI)).manifest
+
+    before = {s.subscription_id: s.listing_sha256 for s in first.subscriptions}
+    after = {s.subscription_id: s.listing_sha256 for s in second.subscriptions}
+    assert [s for s in after if after[s] != before[s]] == [sid]
+    _, entry = second.find_integration(config["id"])
+    assert entry.hash == content_hash(canonical_bytes(simulator.get_integration(sid, config["id"])))
+
+
+async def test_a_subscription_that_failed_before_is_read_in_full_once_it_answers(
+    backup_service, simulator
+):
+    revoked = simulator.subscription_ids[1]
+    simulator.revoke_key(revoked)
+    await backup_service.run(Trigger.CLI)
+    simulator.restore_key(revoked)
+
+    manifest = (await backup_service.run(Trigger.CLI)).manifest
+
+    recovered = next(s for s in manifest.subscriptions if s.subscription_id == revoked)
+    assert recovered.status is SubscriptionStatus.COMPLETE
+    assert {e.id for e in recovered.integrations} == {
+        i["id"] for i in simulator.integrations(revoked)
+    }
+
+
+async def test_a_backup_that_reused_entries_verifies_every_object_it_names(
+    backup_service, repository
+):
+    await backup_service.run(Trigger.CLI)
+    second = (await backup_service.run(Trigger.CLI)).manifest
+
+    result = await verify_snapshot(repository, second.snapshot_id)
+
+    assert result.ok
+    assert result.objects_checked == len(second.referenced_hashes())
 
 
 async def test_manifest_entries_carry_label_size_and_attribution(backup_service, simulator):

@@ -27,6 +27,7 @@ from shared.core.plan import (
 from shared.errors import CorruptObjectError, NotFoundError, SettingsError
 from shared.services.restore import PlanRequest, RestoreService, read_report
 from shared.simulator import Fault
+from shared.store import codec
 from shared.store.repository import object_name
 from tests.support import decrypted_values, live_secret_values
 
@@ -536,7 +537,8 @@ def corrupt_one_object(repository, simulator) -> str:
     config = simulator.integrations(simulator.subscription_ids[0])[0]
     name = object_name(content_hash(canonical_bytes(config)))
     path = repository.backend.root.joinpath(*name.split("/"))
-    path.write_bytes(path.read_bytes().replace(b'"enabled"', b'"Enabled"', 1))
+    edited = codec.decode(path.read_bytes()).replace(b'"enabled"', b'"Enabled"', 1)
+    path.write_bytes(codec.encode(edited))
     return config["id"]
 
 
