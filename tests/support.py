@@ -10,6 +10,7 @@ from typing import Any
 from shared.core.canonical import canonical_bytes, content_hash
 from shared.core.manifest import IntegrationEntry, integration_label
 from shared.store import codec
+from shared.store.repository import SnapshotRepository, object_name
 
 
 class RecordingSleep:
@@ -83,3 +84,11 @@ def live_secret_values(simulator: Any) -> set[str]:
 def stored_text(path: Path) -> str:
     """A file of a local store as the JSON text it holds (blobs are stored gzip-compressed)."""
     return codec.decode(path.read_bytes()).decode("utf-8")
+
+
+async def assert_every_reference_is_stored(repository: SnapshotRepository) -> None:
+    """Every object each stored manifest references exists."""
+    for snapshot_id in await repository.list_snapshot_ids():
+        manifest = await repository.read_manifest(snapshot_id)
+        for digest in manifest.referenced_hashes():
+            assert repository.backend.exists(object_name(digest)), (snapshot_id, digest)

@@ -20,8 +20,8 @@ from shared.services.prune import prune
 from shared.services.verify import verify_all
 from shared.settings import StorageSettings, load_settings
 from shared.simulator import Fault, describe_settings
-from shared.store.repository import SnapshotRepository, object_name
 from shared.wiring import Runtime
+from tests.support import assert_every_reference_is_stored
 
 NOW = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 KEEP_ONE = RetentionPolicy(
@@ -38,13 +38,6 @@ def service_at(simulator, client, repository, at: datetime, **options) -> Backup
         lock_poll_seconds=0.01,
         **options,
     )
-
-
-async def assert_every_reference_is_stored(repository: SnapshotRepository) -> None:
-    for snapshot_id in await repository.list_snapshot_ids():
-        manifest = await repository.read_manifest(snapshot_id)
-        for digest in manifest.referenced_hashes():
-            assert repository.backend.exists(object_name(digest)), (snapshot_id, digest)
 
 
 async def test_timer_and_http_backups_at_the_same_moment_both_complete_and_are_distinct(

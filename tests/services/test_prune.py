@@ -26,6 +26,7 @@ from shared.services.prune import (
     prune,
 )
 from shared.store.repository import SnapshotRepository, object_name, snapshot_name
+from tests.support import assert_every_reference_is_stored
 
 # 2026-12-01 is a Tuesday: ISO week 49 runs to Sunday 6 December, week 50 starts on the 7th.
 START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -65,13 +66,6 @@ async def take_days(
 
 async def stored_ids(repository: SnapshotRepository) -> list[str]:
     return await repository.list_snapshot_ids()
-
-
-async def assert_every_reference_is_stored(repository: SnapshotRepository) -> None:
-    for snapshot_id in await repository.list_snapshot_ids():
-        manifest = await repository.read_manifest(snapshot_id)
-        for digest in manifest.referenced_hashes():
-            assert repository.backend.exists(object_name(digest)), (snapshot_id, digest)
 
 
 async def test_keep_last_keeps_the_newest_and_forgets_the_rest(daily, simulator, repository):
