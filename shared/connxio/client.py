@@ -55,9 +55,11 @@ status only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -90,6 +92,15 @@ T = TypeVar("T")
 _SERVER_MESSAGE_LIMIT = 500
 _LATER = "try again later"  # every retryable error's advice; see _not_resent
 _MIN_SECRET_LENGTH = 4  # scrubbing "ab" out of a message would mangle it and protect nothing
+
+
+@functools.cache
+def default_tls_context() -> ssl.SSLContext:
+    """httpx's default certificate verification (certifi's CA bundle, ``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` honoured), built once per process. Loading the bundle takes about 40 ms,
+    which every client would otherwise pay again; a context is safe to share between clients,
+    event loops and threads."""
+    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)
@@ -179,6 +190,7 @@ class ConnxioClient:
         self._timeout = timeout
         self._stats = ClientStats()
         self._http = httpx.AsyncClient(
+            verify=default_tls_context(),
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections

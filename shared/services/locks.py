@@ -155,12 +155,17 @@ async def release(repository: SnapshotRepository, lock: RepositoryLock) -> bool:
     return True
 
 
-async def list_locks(repository: SnapshotRepository) -> tuple[RepositoryLock, ...]:
-    """Every lock now stored, oldest first. A lock removed while listing is simply not there;
+async def list_locks(
+    repository: SnapshotRepository, *, kind: LockKind | None = None
+) -> tuple[RepositoryLock, ...]:
+    """Every lock now stored (of ``kind``: told by the ``<kind>-`` its id starts with, so the
+    others are not even read), oldest first. A lock removed while listing is simply not there;
     an unreadable one is logged and left out (our own writes are atomic, so only a hand-made
     file can be unreadable)."""
     locks: list[RepositoryLock] = []
     for lock_id in await repository.list_documents(LOCKS):
+        if kind is not None and not lock_id.startswith(f"{kind}-"):
+            continue
         try:
             locks.append(await repository.read_document(LOCKS, lock_id, RepositoryLock))
         except NotFoundError:
@@ -183,13 +188,17 @@ async def _finished(repository: SnapshotRepository, lock: RepositoryLock) -> boo
 
 
 async def active_locks(
-    repository: SnapshotRepository, *, now: datetime, exclude: str | None = None
+    repository: SnapshotRepository,
+    *,
+    now: datetime,
+    exclude: str | None = None,
+    kind: LockKind | None = None,
 ) -> tuple[tuple[RepositoryLock, ...], tuple[RepositoryLock, ...]]:
-    """``(active, ignored)``: the locks of runs still working at ``now``, and those left by
-    runs that finished or went stale. ``exclude`` leaves out one's own lock."""
+    """``(active, ignored)``: the locks (of ``kind``) of runs still working at ``now``, and
+    those left by runs that finished or went stale. ``exclude`` leaves out one's own lock."""
     active: list[RepositoryLock] = []
     ignored: list[RepositoryLock] = []
-    for lock in await list_locks(repository):
+    for lock in await list_locks(repository, kind=kind):
         if lock.lock_id == exclude:
             continue
         if lock.is_stale(now) or await _finished(repository, lock):
@@ -214,8 +223,7 @@ async def wait_for_prunes(
     """
     waited = 0.0
     while True:
-        active, _ = await active_locks(repository, now=now)
-        prunes = [lock for lock in active if lock.kind == "prune"]
+        prunes, _ = await active_locks(repository, now=now, kind="prune")
         if not prunes:
             return
         if waited >= max_wait_seconds:

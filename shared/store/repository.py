@@ -100,8 +100,10 @@ class SnapshotRepository:
     def _read_decoded(self, name: str) -> bytes:
         return codec.decode(self.backend.read(name))
 
-    async def _create_encoded(self, name: str, canonical: bytes) -> None:
-        await self._run(lambda: self.backend.create(name, codec.encode(canonical)))
+    async def _create_encoded(
+        self, name: str, canonical: bytes, level: int = codec.COMPRESS_LEVEL
+    ) -> None:
+        await self._run(lambda: self.backend.create(name, codec.encode(canonical, level)))
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -168,7 +170,7 @@ class SnapshotRepository:
 
         Returns its canonical bytes (what its chain hash is over)."""
         data = manifest_bytes(manifest)
-        await self._create_encoded(snapshot_name(manifest.snapshot_id), data)
+        await self._create_encoded(snapshot_name(manifest.snapshot_id), data, codec.FAST_LEVEL)
         return data
 
     async def list_snapshot_ids(self) -> list[str]:

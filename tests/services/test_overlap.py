@@ -192,3 +192,10 @@ async def test_a_failed_backup_still_removes_its_lock(simulator, client, reposit
     with pytest.raises(Exception):  # noqa: B017 - any store failure; the lock is the point
         await service.run(Trigger.CLI)
     assert await locks.list_locks(repository) == ()
+
+
+async def test_waiting_for_prunes_reads_only_prune_locks(repository):
+    await locks.acquire(repository, "backup", at=NOW, holder="a backup")
+    prune_lock = await locks.acquire(repository, "prune", at=NOW, holder="a prune")
+
+    assert await locks.list_locks(repository, kind="prune") == (prune_lock,)
