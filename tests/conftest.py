@@ -7,6 +7,11 @@ once per backend kind: that is how the store contract is proven for both.
 
 If Azurite is not installed the Azurite fixtures raise (run ``npm ci``): the suite fails rather
 than silently skipping the blob half.
+
+The fixtures for running services against the simulator (``simulator``, ``client``,
+``repository``, ``backup_service``...) live in ``tests/service_fixtures.py``, registered here
+for every folder; a folder's own conftest overrides any of them (tests/connxio, tests/cli and
+tests/functions bring their own simulator).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ try:  # `python -m pytest` puts the repo root on sys.path; bare `pytest` puts te
     from tests.azurite import Azurite
 except ImportError:
     from azurite import Azurite  # type: ignore[no-redef]
+
+pytest_plugins = ["tests.service_fixtures"]
 
 BACKEND_KINDS = [pytest.param("local"), pytest.param("blob", marks=pytest.mark.azurite)]
 

@@ -3,7 +3,9 @@
 The Connxio side is the simulator on loopback with injected ``Fault`` rules; storage is a local
 folder or a real Azurite that a test may stop and start (``isolated_azurite``). Retry waits are
 recorded, never slept (``RecordingSleep``), and timeouts are small, so every test is fast and
-deterministic. Nothing of ours is mocked.
+deterministic. Nothing of ours is mocked. The simulator, client, store and backup service
+fixtures are the ones in ``tests/service_fixtures.py`` (three subscriptions of four
+integrations, all holding secrets).
 
 Helpers the test modules import:
 
@@ -16,27 +18,22 @@ Helpers the test modules import:
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from collections.abc import Iterator
 
 import pytest
 
 from shared.clock import TickingClock
-from shared.connxio import ClientCredentials, ConnxioClient, RetryPolicy
+from shared.connxio import RetryPolicy
 from shared.core.manifest import SnapshotManifest, SubscriptionStatus
-from shared.services.backup import BackupService
 from shared.settings import load_settings
-from shared.simulator import Simulator, SimulatorData, describe_settings, seed_estate
+from shared.simulator import Simulator, describe_settings
 from shared.store.backend import Backend
-from shared.store.local import LocalBackend
 from shared.store.repository import SnapshotRepository
 from shared.triggers.context import use_runtime
 from shared.wiring import Runtime
-from tests.support import RecordingSleep
+from tests.service_fixtures import START
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
-START = datetime(2026, 12, 4, 2, 0, 0, tzinfo=UTC)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -70,71 +67,6 @@ def store_names(backend: Backend) -> list[str]:
 
 def subscription_entry(manifest: SnapshotManifest, subscription_id: str):
     return next(s for s in manifest.subscriptions if s.subscription_id == subscription_id)
-
-
-@asynccontextmanager
-async def connxio_client(
-    simulator: Simulator, retry: RetryPolicy, *, request_timeout: float = 30.0
-) -> AsyncIterator[ConnxioClient]:
-    credentials = ClientCredentials(
-        token_url=simulator.token_url,
-        client_id=simulator.client_id,
-        client_secret=simulator.client_secret,
-    )
-    async with ConnxioClient(
-        base_url=simulator.base_url, credentials=credentials, retry=retry, timeout=request_timeout
-    ) as client:
-        yield client
-
-
-# -- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def estate() -> SimulatorData:
-    """Three subscriptions of four integrations each, every one holding Secret objects."""
-    return seed_estate(subscriptions=3, integrations_per_subscription=4, seed=7)
-
-
-@pytest.fixture
-def simulator(estate: SimulatorData) -> Iterator[Simulator]:
-    with Simulator(estate) as sim:
-        yield sim
-
-
-@pytest.fixture
-def sleeps() -> RecordingSleep:
-    return RecordingSleep()
-
-
-@pytest.fixture
-def retry(sleeps: RecordingSleep) -> RetryPolicy:
-    return RetryPolicy(sleep=sleeps, max_attempts=4)
-
-
-@pytest.fixture
-def clock() -> TickingClock:
-    return TickingClock(START)
-
-
-@pytest.fixture
-def repository(tmp_path) -> Iterator[SnapshotRepository]:
-    repository = SnapshotRepository(LocalBackend(tmp_path / "store"))
-    yield repository
-    repository.close()
-
-
-@pytest.fixture
-async def client(simulator: Simulator, retry: RetryPolicy) -> AsyncIterator[ConnxioClient]:
-    async with connxio_client(simulator, retry) as client:
-        yield client
-
-
-@pytest.fixture
-def backup_service(simulator, client, repository, clock) -> BackupService:
-    return BackupService(
-        client=client, repository=repository, api_keys=simulator.api_keys, clock=clock
-    )
 
 
 @pytest.fixture

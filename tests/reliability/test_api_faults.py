@@ -20,11 +20,8 @@ from shared.simulator import Fault, describe_settings
 from shared.triggers.http import start_backup
 from shared.triggers.timer import ScheduledBackupFailed, scheduled_backup
 from tests.functions.conftest import http_request
-from tests.reliability.conftest import (
-    assert_manifest_fully_stored,
-    connxio_client,
-    subscription_entry,
-)
+from tests.reliability.conftest import assert_manifest_fully_stored, subscription_entry
+from tests.service_fixtures import connxio_client
 
 LIST = r"/v2/integrations"
 TOKEN = r"/oauth/token"

@@ -50,7 +50,8 @@ from shared.simulator import Simulator, describe_settings, seed_estate
 from shared.triggers.context import use_runtime
 from shared.triggers.requests import MAX_BODY_BYTES
 from shared.wiring import Runtime
-from tests.reliability.conftest import START, api_writes, store_names
+from tests.reliability.conftest import api_writes, store_names
+from tests.service_fixtures import START
 from tests.support import no_sleep
 
 ROOT = Path(__file__).resolve().parents[2]

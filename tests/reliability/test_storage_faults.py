@@ -36,11 +36,11 @@ from shared.wiring import Runtime, build_repository
 from tests.azurite import Azurite
 from tests.functions.conftest import http_request
 from tests.reliability.conftest import (
-    START,
     api_writes,
     assert_manifest_fully_stored,
     subscription_entry,
 )
+from tests.service_fixtures import START
 
 
 @pytest.fixture
