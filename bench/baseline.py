@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 from azure.storage.blob import ContainerClient
 
-from bench.common import Endpoints, current_rss_mb, emit
+from bench.common import Endpoints, api_headers, current_rss_mb, emit
+from shared.connxio import MEDIA_TYPE
 
-MEDIA_TYPE = "application/json; x-api-version=2.0"
 SERVER_MANAGED = (
     "_etag",
     "cosmosEntityName",
@@ -62,21 +62,9 @@ class BlobCounter:
 
 
 def _token(http: httpx.Client, endpoints: Endpoints) -> str:
-    response = http.post(
-        endpoints.token_url,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": endpoints.client_id,
-            "client_secret": endpoints.client_secret,
-            "scope": endpoints.scope,
-        },
-    )
+    response = http.post(endpoints.token_url, data=endpoints.token_form())
     response.raise_for_status()
     return response.json()["access_token"]
-
-
-def _headers(token: str, key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "Connxio-Api-Key": key, "Accept": MEDIA_TYPE}
 
 
 def backup(endpoints: Endpoints, container: ContainerClient, blobs: BlobCounter) -> dict[str, Any]:
@@ -86,7 +74,7 @@ def backup(endpoints: Endpoints, container: ContainerClient, blobs: BlobCounter)
         token = _token(http, endpoints)
         for subscription_id, key in endpoints.api_keys.items():
             response = http.get(
-                f"{endpoints.base_url}/v2/integrations", headers=_headers(token, key)
+                f"{endpoints.base_url}/v2/integrations", headers=api_headers(token, key)
             )
             response.raise_for_status()
             configs = response.json()
@@ -146,7 +134,7 @@ def restore(
         for subscription_id, configs in stored.items():
             key = endpoints.api_keys[subscription_id]
             response = http.get(
-                f"{endpoints.base_url}/v2/integrations", headers=_headers(token, key)
+                f"{endpoints.base_url}/v2/integrations", headers=api_headers(token, key)
             )
             response.raise_for_status()
             live = {c["id"]: _comparable(c) for c in response.json()}
@@ -155,7 +143,7 @@ def restore(
         for key, config in to_send:
             response = http.post(
                 f"{endpoints.base_url}/v2/integrations",
-                headers={**_headers(token, key), "Content-Type": MEDIA_TYPE},
+                headers={**api_headers(token, key), "Content-Type": MEDIA_TYPE},
                 content=json.dumps(config).encode("utf-8"),
             )
             response.raise_for_status()

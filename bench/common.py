@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.connxio import MEDIA_TYPE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # The write concurrency of BackupService (its ``write_concurrency`` default) and the thread pool
@@ -48,6 +50,20 @@ class Endpoints:
     @classmethod
     def load(cls, path: Path | str) -> Endpoints:
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def token_form(self) -> dict[str, str]:
+        """The client-credentials form the bare clients (script, floor) post for a token."""
+        return {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "scope": self.scope,
+        }
+
+
+def api_headers(token: str, key: str) -> dict[str, str]:
+    """What every Management API request of the bare clients carries."""
+    return {"Authorization": f"Bearer {token}", "Connxio-Api-Key": key, "Accept": MEDIA_TYPE}
 
 
 def peak_rss_mb() -> float:

@@ -32,13 +32,11 @@ from typing import Any
 
 import httpx
 
-from bench.common import WRITE_CONCURRENCY, Endpoints, emit
+from bench.common import WRITE_CONCURRENCY, Endpoints, api_headers, emit
 from shared.core.canonical import canonical_bytes
 from shared.errors import ObjectNotFoundError
 from shared.store import codec
 from shared.store.blob import BlobBackend
-
-MEDIA_TYPE = "application/json; x-api-version=2.0"
 
 
 async def _fetch_once(endpoints: Endpoints) -> tuple[dict[str, float], list[bytes]]:
@@ -49,28 +47,13 @@ async def _fetch_once(endpoints: Endpoints) -> tuple[dict[str, float], list[byte
     first_done: float | None = None
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
         started = time.perf_counter()
-        response = await http.post(
-            endpoints.token_url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": endpoints.client_id,
-                "client_secret": endpoints.client_secret,
-                "scope": endpoints.scope,
-            },
-        )
+        response = await http.post(endpoints.token_url, data=endpoints.token_form())
         response.raise_for_status()
         token = response.json()["access_token"]
         token_done = time.perf_counter()
 
-        def headers(key: str) -> dict[str, str]:
-            return {
-                "Authorization": f"Bearer {token}",
-                "Connxio-Api-Key": key,
-                "Accept": MEDIA_TYPE,
-            }
-
         response = await http.get(
-            f"{endpoints.base_url}/v2/subscriptions", headers=headers(keys[0][1])
+            f"{endpoints.base_url}/v2/subscriptions", headers=api_headers(token, keys[0][1])
         )
         response.raise_for_status()
         discovered = time.perf_counter()
@@ -80,7 +63,7 @@ async def _fetch_once(endpoints: Endpoints) -> tuple[dict[str, float], list[byte
             nonlocal first_done
             async with slots:
                 answer = await http.get(
-                    f"{endpoints.base_url}/v2/integrations", headers=headers(key)
+                    f"{endpoints.base_url}/v2/integrations", headers=api_headers(token, key)
                 )
                 answer.raise_for_status()
                 bodies.append(answer.content)
