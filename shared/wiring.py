@@ -13,7 +13,6 @@ from pathlib import Path
 
 from shared.clock import Clock, SystemClock
 from shared.connxio import ClientCredentials, ConnxioClient, RetryPolicy
-from shared.connxio.client import default_tls_context
 from shared.settings import ConnxioSettings, Settings, StorageSettings
 from shared.store.backend import Backend
 from shared.store.blob import BlobBackend
@@ -70,11 +69,6 @@ class Runtime:
     repository: SnapshotRepository
     clock: Clock
     retry: RetryPolicy | None = None  # None → the client's default policy
-
-    def __post_init__(self) -> None:
-        if self.settings.connxio is not None:
-            # Once per process, not once per run: every run's client shares it (see there).
-            default_tls_context()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:

@@ -15,8 +15,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.core.canonical import content_hash
-
 # 2: subscriptions record ``listing_sha256``, and manifests are stored compressed
 # (``shared.store.codec``). Format 1 manifests read as before.
 MANIFEST_FORMAT_VERSION = 2
@@ -162,7 +160,3 @@ def manifest_bytes(manifest: SnapshotManifest) -> bytes:
     (10,000 entries: 25 ms instead of 80 ms, on every backup's critical path).
     """
     return manifest.__pydantic_serializer__.to_json(manifest)
-
-
-def manifest_hash(manifest: SnapshotManifest) -> str:
-    return content_hash(manifest_bytes(manifest))

@@ -89,7 +89,7 @@ class ForgottenSnapshot(_Frozen):
     forgotten_at: datetime
     prune_id: str
     status: SnapshotStatus
-    manifest_hash: str  # sha256 of the manifest's stored bytes when it was forgotten
+    manifest_hash: str  # sha256 of the manifest's canonical bytes when it was forgotten
 
 
 class Acknowledgement(_Frozen):

@@ -58,8 +58,8 @@ from shared.errors import (
     SettingsError,
     StoreUnavailableError,
 )
+from shared.store import codec
 from shared.store.backend import Backend, validate_name, validate_prefix
-from shared.store.codec import GZIP_MAGIC
 
 RETRY_TOTAL = 2
 RETRY_BACKOFF = 1.0  # seconds between attempts
@@ -103,7 +103,7 @@ def content_type_for(name: str, data: bytes = b"") -> str:
     Compressed JSON (``shared.store.codec``) is labelled ``application/gzip``: what it is, and
     what a download from the portal needs to be opened as.
     """
-    if data.startswith(GZIP_MAGIC):
+    if codec.is_encoded(data):
         return "application/gzip"
     for suffix, content_type in _CONTENT_TYPES.items():
         if name.endswith(suffix):

@@ -35,7 +35,7 @@ def encode(canonical: bytes, level: int = COMPRESS_LEVEL) -> bytes:
 
 def decode(stored: bytes) -> bytes:
     """The canonical bytes of a stored blob, compressed or (written before compression) not."""
-    if not stored.startswith(GZIP_MAGIC):
+    if not is_encoded(stored):
         return stored
     try:
         return gzip.decompress(stored)
@@ -44,4 +44,5 @@ def decode(stored: bytes) -> bytes:
 
 
 def is_encoded(stored: bytes) -> bool:
+    """Whether ``stored`` is compressed (else it is plain JSON from before compression)."""
     return stored.startswith(GZIP_MAGIC)

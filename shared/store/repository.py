@@ -102,8 +102,16 @@ class SnapshotRepository:
 
     async def _create_encoded(
         self, name: str, canonical: bytes, level: int = codec.COMPRESS_LEVEL
-    ) -> None:
-        await self._run(lambda: self.backend.create(name, codec.encode(canonical, level)))
+    ) -> int:
+        """Create ``name`` holding ``canonical`` encoded; returns the stored size. Compressing
+        on the store's threads (zlib releases the GIL) keeps it off the event loop."""
+
+        def encode_and_create() -> int:
+            stored = codec.encode(canonical, level)
+            self.backend.create(name, stored)
+            return len(stored)
+
+        return await self._run(encode_and_create)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -113,16 +121,8 @@ class SnapshotRepository:
     async def put_object(self, data: bytes) -> StoredObject:
         """Store canonical bytes under their hash. Identical bytes already there are fine."""
         digest = content_hash(data)
-        name = object_name(digest)
-
-        def encode_and_create() -> int:
-            # Compressing on the store's threads (zlib releases the GIL) keeps it off the loop.
-            stored = codec.encode(data)
-            self.backend.create(name, stored)
-            return len(stored)
-
         try:
-            stored_size = await self._run(encode_and_create)
+            stored_size = await self._create_encoded(object_name(digest), data)
         except ObjectExistsError:
             return StoredObject(digest, len(data), written=False)
         return StoredObject(digest, len(data), written=True, stored_size=stored_size)
