@@ -28,16 +28,20 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
+def token_form(sim: Simulator, **overrides: str) -> dict[str, str]:
+    """The client-credentials form for ``sim``, with any field replaced."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": sim.client_id,
+        "client_secret": sim.client_secret,
+        "scope": sim.scope,
+    }
+    form.update(overrides)
+    return form
+
+
 def grant_token(sim: Simulator, http: httpx.Client) -> str:
-    response = http.post(
-        sim.token_url,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": sim.client_id,
-            "client_secret": sim.client_secret,
-            "scope": sim.scope,
-        },
-    )
+    response = http.post(sim.token_url, data=token_form(sim))
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 

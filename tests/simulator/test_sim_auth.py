@@ -7,21 +7,11 @@ import time
 import httpx
 
 from shared.simulator import Simulator, seed_estate
-
-
-def _token_form(sim: Simulator, **overrides: str) -> dict[str, str]:
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": sim.client_id,
-        "client_secret": sim.client_secret,
-        "scope": sim.scope,
-    }
-    form.update(overrides)
-    return form
+from tests.simulator.conftest import token_form
 
 
 def test_token_grant_returns_bearer_token_with_expiry(sim: Simulator, http: httpx.Client) -> None:
-    response = http.post(sim.token_url, data=_token_form(sim))
+    response = http.post(sim.token_url, data=token_form(sim))
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "Bearer"
@@ -30,8 +20,8 @@ def test_token_grant_returns_bearer_token_with_expiry(sim: Simulator, http: http
 
 
 def test_each_grant_issues_a_new_token_and_is_counted(sim: Simulator, http: httpx.Client) -> None:
-    first = http.post(sim.token_url, data=_token_form(sim)).json()["access_token"]
-    second = http.post(sim.token_url, data=_token_form(sim)).json()["access_token"]
+    first = http.post(sim.token_url, data=token_form(sim)).json()["access_token"]
+    second = http.post(sim.token_url, data=token_form(sim)).json()["access_token"]
     assert first != second
     assert sim.token_requests == 2
 
@@ -48,26 +38,26 @@ def test_token_grant_accepts_http_basic_client_authentication(
 
 
 def test_wrong_client_secret_gets_401_invalid_client(sim: Simulator, http: httpx.Client) -> None:
-    response = http.post(sim.token_url, data=_token_form(sim, client_secret="wrong"))
+    response = http.post(sim.token_url, data=token_form(sim, client_secret="wrong"))
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert sim.token_requests == 0
 
 
 def test_wrong_client_id_gets_401_invalid_client(sim: Simulator, http: httpx.Client) -> None:
-    response = http.post(sim.token_url, data=_token_form(sim, client_id="someone-else"))
+    response = http.post(sim.token_url, data=token_form(sim, client_id="someone-else"))
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
 
 
 def test_wrong_grant_type_gets_400(sim: Simulator, http: httpx.Client) -> None:
-    response = http.post(sim.token_url, data=_token_form(sim, grant_type="password"))
+    response = http.post(sim.token_url, data=token_form(sim, grant_type="password"))
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
 
 
 def test_wrong_scope_gets_400_invalid_scope(sim: Simulator, http: httpx.Client) -> None:
-    response = http.post(sim.token_url, data=_token_form(sim, scope="api://other/.default"))
+    response = http.post(sim.token_url, data=token_form(sim, scope="api://other/.default"))
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_scope"
 
@@ -104,7 +94,7 @@ def test_expire_tokens_makes_issued_tokens_fail_with_401(
 def test_token_expires_after_its_ttl(http: httpx.Client) -> None:
     data = seed_estate(subscriptions=1, integrations_per_subscription=1)
     with Simulator(data, token_ttl=0.001) as sim:
-        token = http.post(sim.token_url, data=_token_form(sim)).json()["access_token"]
+        token = http.post(sim.token_url, data=token_form(sim)).json()["access_token"]
         time.sleep(0.01)
         sub = sim.subscription_ids[0]
         headers = {"Authorization": f"Bearer {token}", "Connxio-Api-Key": sim.api_keys[sub]}

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from shared.simulator import Fault, Simulator
+from tests.simulator.conftest import token_form
 
 LIST = "/v2/integrations"
 
@@ -147,14 +148,7 @@ def test_integration_filter_matches_the_id_in_a_post_body(
 
 def test_token_endpoint_can_fail(sim: Simulator, http: httpx.Client) -> None:
     sim.inject(Fault("status", path="/oauth/token", status=503))
-    response = http.post(
-        sim.token_url,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": sim.client_id,
-            "client_secret": sim.client_secret,
-        },
-    )
+    response = http.post(sim.token_url, data=token_form(sim))
     assert response.status_code == 503
     assert sim.token_requests == 0
 

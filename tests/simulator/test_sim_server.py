@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from shared.simulator import Simulator, SimulatorData, describe_settings, run_forever
+from tests.simulator.conftest import grant_token
 
 
 def test_default_urls_put_the_api_under_the_api_prefix(sim: Simulator) -> None:
@@ -27,14 +28,7 @@ def test_custom_prefix_is_normalised_and_served(
 ) -> None:
     with Simulator(small_data, prefix=prefix) as sim:
         assert sim.base_url == f"http://127.0.0.1:{sim.port}{expected}"
-        token = http.post(
-            sim.token_url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": sim.client_id,
-                "client_secret": sim.client_secret,
-            },
-        ).json()["access_token"]
+        token = grant_token(sim, http)
         sub = sim.subscription_ids[0]
         headers = {"Authorization": f"Bearer {token}", "Connxio-Api-Key": sim.api_keys[sub]}
         response = http.get(f"{sim.base_url}/v2/integrations", headers=headers)
