@@ -57,11 +57,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import json
 import logging
 import ssl
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -88,6 +89,8 @@ MEDIA_TYPE = "application/json; x-api-version=2.0"
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# Looks up the hash of a body the caller already holds, or None (see ``read_integrations``).
+HashLookup = Callable[[], Awaitable[str | None]]
 
 _SERVER_MESSAGE_LIMIT = 500
 _LATER = "try again later"  # every retryable error's advice; see _not_resent
@@ -256,7 +259,7 @@ class ConnxioClient:
         return list(listing.configs)
 
     async def read_integrations(
-        self, api_key: str, *, unchanged_if: str | None = None
+        self, api_key: str, *, unchanged_if: str | HashLookup | None = None
     ) -> IntegrationListing:
         """``GET /v2/integrations`` with the SHA-256 of the answer's bytes.
 
@@ -264,12 +267,17 @@ class ConnxioClient:
         parsed again: the answer is ``unchanged`` and carries no configs. The same bytes parsed
         and validated before, so nothing is lost by not doing it twice, and an unchanged
         subscription of thousands of integrations costs a hash instead of a parse.
+
+        ``unchanged_if`` may also be a coroutine function that looks the hash up. It is called
+        only once the answer is in, so the request does not wait for the lookup (a backup
+        still reading its previous snapshot); whatever it raises propagates unchanged.
         """
         path = "/v2/integrations"
 
-        def parse(response: httpx.Response, op: str) -> IntegrationListing:
+        async def parse(response: httpx.Response, op: str) -> IntegrationListing:
             body_sha256 = hashlib.sha256(response.content).hexdigest()
-            if unchanged_if is not None and body_sha256 == unchanged_if:
+            held = await unchanged_if() if callable(unchanged_if) else unchanged_if
+            if held is not None and body_sha256 == held:
                 return IntegrationListing(body_sha256, (), unchanged=True)
             document = _json_body(response, op)
             validate_document(list[IntegrationView], document, operation=op)
@@ -364,7 +372,7 @@ class ConnxioClient:
         method: str,
         path: str,
         api_key: str,
-        parse: Callable[[httpx.Response, str], T],
+        parse: Callable[[httpx.Response, str], T | Awaitable[T]],
         *,
         content: bytes | None = None,
         idempotent: bool = True,
@@ -376,7 +384,7 @@ class ConnxioClient:
 
         Parsing happens inside the attempt so that a broken 2xx body is retried like any other
         hiccup. ``parse`` sees 2xx responses only (and, with ``gone_is_done``, the 404 that
-        confirms an earlier attempt's delete).
+        confirms an earlier attempt's delete); it may be a coroutine function.
         """
         if not isinstance(api_key, str) or not api_key:
             raise ValueError(f"{method} {path}: an API key is required for every Connxio call")
@@ -390,11 +398,11 @@ class ConnxioClient:
             status = response.status_code
             if status == 404 and gone_is_done and state.maybe_applied:
                 logger.info("%s: 404 after a resend; an earlier attempt deleted it", op)
-                return parse(response, op)
+                return await _parsed(parse, response, op)
             if not 200 <= status < 300:
                 raise _status_error(response, op, state, not_found)
             try:
-                return parse(response, op)
+                return await _parsed(parse, response, op)
             except ConnxioProtocolError:
                 state.maybe_applied = state.last_maybe_applied = True  # a 2xx: it was applied
                 raise
@@ -522,6 +530,13 @@ def _check_same_id(expected: str, actual: str, op: str) -> None:
             f"answered with integration {actual!r} instead of {expected!r}: report this",
             operation=op,
         )
+
+
+async def _parsed(
+    parse: Callable[[httpx.Response, str], T | Awaitable[T]], response: httpx.Response, op: str
+) -> T:
+    result = parse(response, op)
+    return await result if inspect.isawaitable(result) else result  # type: ignore[return-value]
 
 
 def _json_body(response: httpx.Response, op: str) -> Any:

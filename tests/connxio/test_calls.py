@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.connxio import ConnxioClient, RetryPolicy
-from shared.errors import ConnxioNotFoundError
+from shared.errors import ConnxioNotFoundError, StoreUnavailableError
 from shared.simulator import Simulator
 from tests.connxio.conftest import RecordingTransport
 
@@ -251,6 +251,34 @@ async def test_read_integrations_parses_an_answer_that_differs_from_the_hash_hel
     assert not again.unchanged
     assert again.body_sha256 != first.body_sha256
     assert any(c.get("description") == "edited" for c in again.configs)
+
+
+async def test_read_integrations_looks_the_held_hash_up_only_once_the_answer_is_in(
+    client: ConnxioClient, simulator: Simulator, api_key: str
+) -> None:
+    first = await client.read_integrations(api_key)
+    sent_before_lookup: list[int] = []
+
+    async def lookup() -> str:
+        sent_before_lookup.append(len(simulator.requests))
+        return first.body_sha256
+
+    again = await client.read_integrations(api_key, unchanged_if=lookup)
+
+    assert sent_before_lookup == [len(simulator.requests)]  # the request was already answered
+    assert again.unchanged
+
+
+async def test_an_error_of_the_hash_lookup_reaches_the_caller_unchanged_and_is_not_retried(
+    client: ConnxioClient, simulator: Simulator, api_key: str
+) -> None:
+    async def lookup() -> str:
+        raise StoreUnavailableError("the store is down")
+
+    with pytest.raises(StoreUnavailableError, match="the store is down"):
+        await client.read_integrations(api_key, unchanged_if=lookup)
+
+    assert client.stats.requests == 1
 
 
 async def test_an_integration_listing_repr_holds_no_config(
