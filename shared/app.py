@@ -71,8 +71,12 @@ async def take_backup(
             concurrency=connxio.concurrency,
             mass_change_threshold=settings.mass_change_threshold,
         )
-        result = await service.run(trigger, note=note, progress=progress)
-    audit = await _audit_new_snapshot(runtime, result)
+        result, audit = await service.run_then(
+            trigger,
+            lambda result: _audit_new_snapshot(runtime, result),
+            note=note,
+            progress=progress,
+        )
     # Scheduled backups report changes and failures; a mass change is worth a message whoever
     # started the backup.
     alarming = trigger is Trigger.TIMER or bool(result.manifest.mass_change_subscriptions)

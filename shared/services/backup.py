@@ -2,11 +2,13 @@
 
 Order of work, which is what makes a snapshot trustworthy:
 
-1. discover subscriptions (``GET /v2/subscriptions``) and pair each with its API key;
-2. per subscription (a bounded number at once) read the integrations and store each config as a
-   content-addressed object; configs whose hash the previous snapshot already holds are not
-   written again, and a subscription whose answer is byte for byte the one a previous snapshot
-   was made from (same ``listing_sha256``) is not even parsed: its entries are reused;
+1. at once, and side by side: read the previous snapshot; discover subscriptions
+   (``GET /v2/subscriptions``: their names, and listed ones without a key, recorded as skipped);
+   and per keyed subscription (a bounded number at once) read its integrations;
+2. as each answer arrives, store each config as a content-addressed object; configs whose hash
+   the previous snapshot already holds are not written again, and a subscription whose answer
+   is byte for byte the one a previous snapshot was made from (same ``listing_sha256``) is not
+   even parsed: its entries are reused;
 3. only then write the manifest, which names nothing that is not already stored. A crash before
    this step leaves unreferenced objects (prune collects them), never a snapshot that lies.
 
@@ -31,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -63,6 +65,8 @@ from shared.store.repository import SnapshotRepository
 from shared.telemetry import log_event
 
 log = logging.getLogger("cxbackup.backup")
+
+T = TypeVar("T")
 
 NO_KEY_REASON = (
     "no API key configured for this subscription: add it to CONNXIO_API_KEYS "
@@ -97,9 +101,19 @@ class _Previous:
 
 
 @dataclass(frozen=True)
-class _DiscoveredSubscription:
-    subscription_id: str
-    name: str | None
+class _Basis:
+    """What a run builds on, worked out once the previous snapshots are read."""
+
+    previous: _Previous
+    known: frozenset[str]  # object hashes stored already (see ``_read_basis``)
+    reusable: dict[str, SubscriptionEntry]  # by subscription id: entries to reuse as they are
+    audited_ids: frozenset[str]  # integrations the previous complete snapshot holds
+
+
+@dataclass(frozen=True)
+class _Discovery:
+    names: dict[str, str | None]  # by id: every subscription Connxio listed
+    problem: str | None = None  # why discovery failed, for the snapshot's warnings
 
 
 class BackupService:
@@ -148,6 +162,31 @@ class BackupService:
         Raises ``RepositoryBusyError`` when a prune holds the repository for longer than
         ``lock_wait_seconds``; nothing is read or written then.
         """
+        result, _ = await self.run_then(
+            trigger,
+            _nothing_more,
+            subscription_ids=subscription_ids,
+            note=note,
+            progress=progress,
+        )
+        return result
+
+    async def run_then(
+        self,
+        trigger: Trigger,
+        then: Callable[[BackupResult], Awaitable[T]],
+        *,
+        subscription_ids: Iterable[str] | None = None,
+        note: str | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[BackupResult, T]:
+        """``run``, then ``then(result)`` (the new snapshot's audit) beside the lock's removal.
+
+        Once the manifest is stored the lock protects nothing: others ignore the lock of a run
+        whose manifest exists (see ``shared.services.locks``). So the follow-up does not wait
+        for the delete, and both are done when this returns. ``then`` is not called when the
+        backup fails.
+        """
         started_at = self._clock.now()
         snapshot_id = new_snapshot_id(started_at, self._make_suffix(started_at))
         lock = await locks.acquire(
@@ -165,7 +204,7 @@ class BackupService:
                 max_wait_seconds=self._lock_wait_seconds,
                 sleep=self._sleep,
             )
-            return await self._run_locked(
+            result = await self._run_locked(
                 trigger,
                 snapshot_id=snapshot_id,
                 started_at=started_at,
@@ -173,8 +212,15 @@ class BackupService:
                 note=note,
                 progress=progress,
             )
-        finally:
+        except BaseException:
             await locks.release(self._repository, lock)
+            raise
+        removal = asyncio.ensure_future(locks.release(self._repository, lock))  # never raises
+        try:
+            followed = await then(result)
+        finally:
+            await removal
+        return result, followed
 
     async def _previous(self, before: str) -> _Previous:
         """The newest manifests with ids before ``before``: any status, and complete."""
@@ -197,6 +243,27 @@ class BackupService:
                 return _Previous(manifest, content_hash(data), latest, tuple(unreadable))
         return _Previous(None, None, latest, tuple(unreadable))
 
+    async def _read_basis(self, snapshot_id: str) -> _Basis:
+        previous = await self._previous(snapshot_id)
+        complete = previous.complete
+        # Hashes known to be stored already: skipping them makes an unchanged estate cost one
+        # manifest. They come from manifests that exist now, and this run holds a backup lock
+        # until its manifest is written, so no prune deletes them in between.
+        known: set[str] = set()
+        # Per subscription, the entry a previous snapshot made from a complete answer: reused
+        # as is when the API answers with the same bytes again.
+        reusable: dict[str, SubscriptionEntry] = {}
+        for manifest in (previous.latest, complete):
+            if manifest is not None:
+                known |= manifest.referenced_hashes()
+                for sub in manifest.subscriptions:
+                    if sub.status is SubscriptionStatus.COMPLETE and sub.listing_sha256:
+                        reusable.setdefault(sub.subscription_id, sub)
+        audited = (
+            {e.id for s in complete.subscriptions for e in s.integrations} if complete else set()
+        )
+        return _Basis(previous, frozenset(known), reusable, frozenset(audited))
+
     async def _run_locked(
         self,
         trigger: Trigger,
@@ -210,62 +277,53 @@ class BackupService:
         started = time.perf_counter()
         say = progress or (lambda _message: None)
         wanted = set(subscription_ids) if subscription_ids is not None else None
-        # Discovery asks only the API: it runs while the previous snapshot is read, so the two
-        # waits overlap. (Only now: a store that is down or locked costs Connxio nothing.)
-        discovery = asyncio.ensure_future(self._discover(wanted))
-        try:
-            previous = await self._previous(snapshot_id)
-        except BaseException:
-            _settle(discovery)
-            raise
-        previous_complete = previous.complete
-        # Hashes known to be stored already: skipping them makes an unchanged estate cost one
-        # manifest. They come from manifests that exist now, and this run holds a backup lock
-        # until its manifest is written, so no prune deletes them in between.
-        known: set[str] = set()
-        # Per subscription, the entry a previous snapshot made from a complete answer: reused
-        # as is when the API answers with the same bytes again.
-        reusable: dict[str, SubscriptionEntry] = {}
-        for manifest in (previous.latest, previous_complete):
-            if manifest is not None:
-                known |= manifest.referenced_hashes()
-                for sub in manifest.subscriptions:
-                    if sub.status is SubscriptionStatus.COMPLETE and sub.listing_sha256:
-                        reusable.setdefault(sub.subscription_id, sub)
-
-        discovered, discovery_problem = await discovery
-        say(f"found {len(discovered)} subscription(s)")
-        # The audit after this backup diffs integrations present in the previous complete
-        # snapshot whose content changed; it gets those fresh configs from this run. Keeping
-        # only those (not every new config of a first backup) keeps memory flat.
-        counters = _Counters(
-            keep_for={e.id for s in previous_complete.subscriptions for e in s.integrations}
-            if previous_complete is not None
-            else set()
-        )
+        # The API is asked while the previous snapshot is read: discovery and the integration
+        # reads wait for neither it nor each other (every keyed subscription is read, listed or
+        # not); only deciding what an answer means waits for the previous snapshot. (All of it
+        # only now, under the lock: a store that is down or locked costs Connxio nothing.)
+        keyed = sorted(sid for sid in self._api_keys if wanted is None or sid in wanted)
+        discovery = asyncio.ensure_future(self._discover())
+        basis = asyncio.ensure_future(self._read_basis(snapshot_id))
+        counters = _Counters()
         semaphore = asyncio.Semaphore(self._concurrency)
 
-        async def one(sub: _DiscoveredSubscription) -> SubscriptionEntry:
+        async def one(subscription_id: str) -> SubscriptionEntry:
             async with semaphore:
-                entry = await self._backup_subscription(
-                    sub, known, counters, reusable.get(sub.subscription_id)
-                )
-                say(
-                    f"subscription {sub.name or sub.subscription_id}: {entry.status.value}"
-                    f" ({len(entry.integrations)} integrations)"
-                )
-                return entry
-
-        entries = tuple(
-            sorted(
-                await asyncio.gather(*(one(s) for s in discovered)),
-                key=lambda e: e.subscription_id,
+                entry = await self._backup_subscription(subscription_id, basis, counters)
+            name = (await discovery).names.get(subscription_id)
+            say(
+                f"subscription {name or subscription_id}: {entry.status.value}"
+                f" ({len(entry.integrations)} integrations)"
             )
-        )
+            return entry.model_copy(update={"name": name})
+
+        reads = [asyncio.ensure_future(one(sid)) for sid in keyed]
+        try:
+            found = await discovery
+            # Listed (or asked for) but without a key: recorded, not read.
+            unkeyed = (set(found.names) if wanted is None else wanted) - set(self._api_keys)
+            say(f"found {len(keyed) + len(unkeyed)} subscription(s)")
+            previous = (await basis).previous  # a store failure here stops the reads at once
+            results = await asyncio.gather(*reads)
+        except BaseException:
+            for task in (discovery, basis, *reads):
+                _settle(task)
+            raise
+        skipped = [
+            SubscriptionEntry(
+                subscription_id=sid,
+                name=found.names.get(sid),
+                status=SubscriptionStatus.SKIPPED,
+                reason=NO_KEY_REASON,
+            )
+            for sid in sorted(unkeyed)
+        ]
+        previous_complete = previous.complete
+        entries = tuple(sorted([*results, *skipped], key=lambda e: e.subscription_id))
         status = overall_status(entries)
         warnings: list[str] = []
-        if discovery_problem:
-            warnings.append(discovery_problem)
+        if found.problem:
+            warnings.append(found.problem)
         warnings.extend(
             f"the manifest of snapshot {unreadable} does not parse and was passed over; "
             "run `cxbackup verify --all`"
@@ -346,17 +404,15 @@ class BackupService:
             f"in {self._repository.description}"
         )
 
-    async def _discover(
-        self, wanted: set[str] | None
-    ) -> tuple[list[_DiscoveredSubscription], str | None]:
-        """Subscriptions to back up, and a warning when discovery itself failed.
+    async def _discover(self) -> _Discovery:
+        """The subscriptions Connxio lists, and a warning when discovery itself failed.
 
         ``GET /v2/subscriptions`` is asked with each configured key in turn until one answers.
         Subscriptions that have a key but are not listed are still backed up: a key is proof
-        enough that the subscription exists. When discovery fails entirely, the keyed
-        subscriptions are backed up and the snapshot carries a warning.
+        enough that the subscription exists, which is why their reads do not wait for this.
+        When discovery fails entirely, the keyed subscriptions are backed up and the snapshot
+        carries a warning.
         """
-        listed: dict[str, str | None] = {}
         problem: str | None = None
         for subscription_id, key in self._api_keys.items():
             try:
@@ -366,38 +422,25 @@ class BackupService:
                     f"subscription discovery failed with the key of {subscription_id}: {error}"
                 )
                 continue
-            listed = {s["id"]: s.get("name") for s in subscriptions if s.get("id")}
-            problem = None
-            break
-        found = [
-            _DiscoveredSubscription(sid, listed.get(sid))
-            for sid in sorted(set(listed) | set(self._api_keys))
-        ]
-        if wanted is not None:
-            found = [s for s in found if s.subscription_id in wanted]
-            found += [
-                _DiscoveredSubscription(sid, None)
-                for sid in sorted(wanted - {s.subscription_id for s in found})
-            ]
-        return found, problem
+            return _Discovery({s["id"]: s.get("name") for s in subscriptions if s.get("id")})
+        return _Discovery({}, problem)
 
     async def _backup_subscription(
         self,
-        sub: _DiscoveredSubscription,
-        known: set[str],
+        subscription_id: str,
+        basis_read: asyncio.Future[_Basis],
         counters: _Counters,
-        before: SubscriptionEntry | None,
     ) -> SubscriptionEntry:
-        key = self._api_keys.get(sub.subscription_id)
-        base = {"subscription_id": sub.subscription_id, "name": sub.name}
-        if key is None:
-            return SubscriptionEntry(
-                **base, status=SubscriptionStatus.SKIPPED, reason=NO_KEY_REASON
-            )
+        """One keyed subscription's entry; its ``name`` is left for discovery to fill in."""
+        key = self._api_keys[subscription_id]
+        base = {"subscription_id": subscription_id}
+
+        async def held_listing_hash() -> str | None:
+            before = (await basis_read).reusable.get(subscription_id)
+            return before.listing_sha256 if before else None
+
         try:
-            listing = await self._client.read_integrations(
-                key, unchanged_if=before.listing_sha256 if before else None
-            )
+            listing = await self._client.read_integrations(key, unchanged_if=held_listing_hash)
         except ConnxioAuthError as error:
             reason = str(error)
             if not error.operation.endswith("(token endpoint)"):  # the OAuth client, not the key
@@ -406,6 +449,8 @@ class BackupService:
         except ConnxioError as error:
             return SubscriptionEntry(**base, status=SubscriptionStatus.FAILED, reason=str(error))
 
+        basis = await basis_read  # read already: the answer was judged against it
+        before = basis.reusable.get(subscription_id)
         if before is not None and listing.unchanged:
             # The very bytes ``before`` was made from: same configs, so the same entries, all
             # of whose objects are stored (they are in ``known``).
@@ -426,11 +471,15 @@ class BackupService:
                 return
             data = canonical_bytes(config)
             digest = content_hash(data)
-            if digest not in known:
+            if digest not in basis.known:
                 async with self._write_slots:
                     stored = await self._repository.put_object(data)
                 if stored.written:
-                    counters.add(digest, stored.stored_size, view.id, config)
+                    # The audit after this backup diffs integrations the previous complete
+                    # snapshot held; it gets their fresh configs from here. Keeping only those
+                    # (not every config of a first backup) keeps memory flat.
+                    audited = view.id in basis.audited_ids
+                    counters.add(digest, stored.stored_size, config if audited else None)
             entries.append(
                 IntegrationEntry(
                     id=view.id,
@@ -458,6 +507,10 @@ class BackupService:
         )
 
 
+async def _nothing_more(_result: BackupResult) -> None:
+    return None
+
+
 def _settle(task: asyncio.Future[Any]) -> None:
     """Stop ``task`` if it still runs; if it ended, take its outcome so that an error nobody
     awaited (the run failed first) is not reported again as "never retrieved"."""
@@ -468,14 +521,13 @@ def _settle(task: asyncio.Future[Any]) -> None:
 
 
 class _Counters:
-    def __init__(self, keep_for: set[str]) -> None:
+    def __init__(self) -> None:
         self.objects = 0
         self.bytes = 0
-        self.documents: dict[str, Any] = {}
-        self._keep_for = keep_for  # integration ids whose fresh configs the audit will need
+        self.documents: dict[str, Any] = {}  # the configs the audit will need, by hash
 
-    def add(self, digest: str, size: int, integration_id: str, document: Any) -> None:
+    def add(self, digest: str, size: int, document_for_audit: Any | None) -> None:
         self.objects += 1
         self.bytes += size
-        if integration_id in self._keep_for:
-            self.documents[digest] = document
+        if document_for_audit is not None:
+            self.documents[digest] = document_for_audit

@@ -207,6 +207,24 @@ async def test_subscription_without_a_key_is_skipped_with_its_reason(
     assert "CONNXIO_API_KEYS" in entry.reason
 
 
+async def test_integration_reads_do_not_wait_for_subscription_discovery(backup_service, simulator):
+    # Discovery answers half a second late; every keyed subscription is read meanwhile.
+    simulator.inject(Fault("latency", path="/v2/subscriptions", delay=0.5))
+    read_when_discovered: list[set[str | None]] = []
+
+    def progress(message: str) -> None:
+        if message.startswith("found "):
+            read_when_discovered.append(
+                {r.subscription_id for r in simulator.requests if r.path == "/v2/integrations"}
+            )
+
+    manifest = (await backup_service.run(Trigger.CLI, progress=progress)).manifest
+
+    assert read_when_discovered == [set(simulator.api_keys)]
+    names = {s["id"]: s["name"] for s in simulator.subscriptions()}
+    assert {s.subscription_id: s.name for s in manifest.subscriptions} == names
+
+
 async def test_revoked_key_gives_a_partial_snapshot_with_the_others_complete(
     backup_service, simulator
 ):

@@ -168,6 +168,40 @@ async def test_backup_gives_up_with_a_clear_error_when_a_prune_holds_on_too_long
     assert [lock.kind for lock in await locks.list_locks(repository)] == ["prune"]
 
 
+async def test_the_follow_up_runs_on_the_stored_snapshot_and_the_lock_is_gone_after(
+    simulator, client, repository
+):
+    seen: list[tuple[bool, str]] = []
+
+    async def follow_up(result) -> str:
+        stored = await repository.manifest_exists(result.manifest.snapshot_id)
+        seen.append((stored, result.manifest.snapshot_id))
+        return "audited"
+
+    service = service_at(simulator, client, repository, NOW)
+    result, followed = await service.run_then(Trigger.CLI, follow_up)
+
+    assert followed == "audited"
+    assert seen == [(True, result.manifest.snapshot_id)]
+    assert await locks.list_locks(repository) == ()
+
+
+async def test_the_follow_up_is_not_run_when_the_backup_fails(
+    simulator, client, repository, sleeps
+):
+    await locks.acquire(repository, "prune", at=NOW, holder="stuck prune")
+    called: list[object] = []
+
+    async def follow_up(result) -> None:
+        called.append(result)
+
+    service = service_at(simulator, client, repository, NOW, sleep=sleeps, lock_wait_seconds=0.05)
+    with pytest.raises(RepositoryBusyError):
+        await service.run_then(Trigger.HTTP, follow_up)
+    assert called == []
+    assert [lock.kind for lock in await locks.list_locks(repository)] == ["prune"]
+
+
 async def test_a_stale_prune_lock_does_not_hold_backups_up(simulator, client, repository, sleeps):
     await locks.acquire(repository, "prune", at=NOW - timedelta(hours=2), holder="crashed prune")
     result = await service_at(simulator, client, repository, NOW, sleep=sleeps).run(Trigger.CLI)
