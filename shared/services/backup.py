@@ -253,7 +253,9 @@ class BackupService:
         # Per subscription, the entry a previous snapshot made from a complete answer: reused
         # as is when the API answers with the same bytes again.
         reusable: dict[str, SubscriptionEntry] = {}
-        for manifest in (previous.latest, complete):
+        # The newest snapshot of any status and the newest complete one: most often the same.
+        sources = (complete,) if previous.latest is complete else (previous.latest, complete)
+        for manifest in sources:
             if manifest is not None:
                 known |= manifest.referenced_hashes()
                 for sub in manifest.subscriptions:
