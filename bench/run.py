@@ -262,8 +262,21 @@ class Bench:
         base: dict[str, dict[str, Any]] = {}
         cx["first"] = self.measure("cxbackup first backup", "bench.scenario", "backup")
         base["first"] = self.measure("baseline first backup", "bench.baseline", "backup")
-        cx["unchanged"] = self.measure("cxbackup unchanged backup", "bench.scenario", "backup")
-        base["unchanged"] = self.measure("baseline unchanged backup", "bench.baseline", "backup")
+        # Repeatable without changing what it measures, so measured like the floor it is
+        # judged against: the best of --reps runs (each side's runs alternate, all are kept).
+        unchanged: dict[str, list[dict[str, Any]]] = {"cx": [], "base": []}
+        for rep in range(1, args.reps + 1):
+            of = f"({rep}/{args.reps})"
+            unchanged["cx"].append(
+                self.measure(f"cxbackup unchanged backup {of}", "bench.scenario", "backup")
+            )
+            unchanged["base"].append(
+                self.measure(f"baseline unchanged backup {of}", "bench.baseline", "backup")
+            )
+        cx["unchanged"] = _fastest(unchanged["cx"])
+        base["unchanged"] = _fastest(unchanged["base"])
+        # The script's diff compares its newest two snapshots, as cxbackup's audit does.
+        base_unchanged_snapshot = unchanged["base"][-1]["details"]["snapshot"]
         self.edit(changed, seed=args.seed + 1, tag=f"{args.changed_percent:g}% change")
         cx["changed"] = self.measure("cxbackup backup after change", "bench.scenario", "backup")
         base["changed"] = self.measure("baseline backup after change", "bench.baseline", "backup")
@@ -273,7 +286,7 @@ class Bench:
             "bench.baseline",
             "diff",
             "--old",
-            base["unchanged"]["details"]["snapshot"],
+            base_unchanged_snapshot,
             "--new",
             base["changed"]["details"]["snapshot"],
         )
@@ -378,6 +391,12 @@ class Bench:
             "_rows": rows,
             "_targets": targets,
         }
+
+
+def _fastest(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the least wall time, with every run's wall time as ``runs_s``."""
+    best = min(runs, key=lambda run: run["wall_s"])
+    return {**best, "runs_s": [run["wall_s"] for run in runs]}
 
 
 def _split_naive_restore(naive: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

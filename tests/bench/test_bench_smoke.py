@@ -114,6 +114,7 @@ def test_requests_and_writes_each_scenario_makes(document):
     assert first["baseline"]["blob"]["requests"] == 2  # one file per subscription
 
     unchanged = _scenario(document, "unchanged")["cxbackup"]
+    assert unchanged["runs_s"] == [unchanged["wall_s"]]  # --reps 1: one run, kept
     kinds = unchanged["blob"]["creates_by_kind"]
     assert kinds.get("objects", 0) == 0
     assert kinds["snapshots"] == 1
