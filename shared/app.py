@@ -73,7 +73,7 @@ async def take_backup(
         )
         result, audit = await service.run_then(
             trigger,
-            lambda result: _audit_new_snapshot(runtime, result),
+            lambda stored: _audit_new_snapshot(runtime, stored),
             note=note,
             progress=progress,
         )
