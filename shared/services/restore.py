@@ -63,7 +63,6 @@ from typing import Any
 
 from shared.clock import Clock
 from shared.connxio import ConnxioClient
-from shared.core.canonical import canonical_bytes, content_hash
 from shared.core.manifest import (
     IntegrationEntry,
     SnapshotManifest,
@@ -93,6 +92,7 @@ from shared.core.plan import (
     conflict_reason,
     is_plan_id,
     is_run_id,
+    live_hash,
     new_plan_id,
     new_run_id,
     report_counts,
@@ -481,7 +481,7 @@ class RestoreService:
         if item.action == "delete":
             return await self._delete(run, item, key, current, forced)
         try:
-            if current is not None and _content_hash_of(current) == item.snapshot_hash:
+            if current is not None and live_hash(current) == item.snapshot_hash:
                 # Live is the stored config, byte for byte (the plan already read and checked
                 # the stored copy): nothing to read back.
                 stored = current
@@ -894,7 +894,3 @@ def _in_subscription(error: ConnxioError, subscription_id: str) -> ConnxioError:
 
 def _tuple_or_none(values: Iterable[str] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(dict.fromkeys(values))
-
-
-def _content_hash_of(config: Mapping[str, Any]) -> str:
-    return content_hash(canonical_bytes(config))
