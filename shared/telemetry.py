@@ -22,10 +22,6 @@ from typing import Any
 EVENT_MARKER = "cxbackup.event="
 
 
-def event_payload(event: str, **fields: Any) -> dict[str, Any]:
-    return {"event": event, **fields}
-
-
 def log_event(
     logger: logging.Logger,
     level: int,
@@ -35,7 +31,7 @@ def log_event(
     **fields: Any,
 ) -> None:
     """Log ``message % args`` followed by the event's JSON; ``fields`` must be JSON-friendly."""
-    payload = event_payload(event, **fields)
+    payload = {"event": event, **fields}
     text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
     # The JSON is passed as an argument, never formatted into the format string.
     logger.log(level, f"{message} {EVENT_MARKER}%s", *args, text, extra=payload)
