@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.core.canonical import canonical_bytes, content_hash
 from shared.core.manifest import IntegrationEntry, integration_label
+from shared.simulator import Simulator
 from shared.store import codec
 from shared.store.repository import SnapshotRepository, object_name
 
@@ -53,6 +54,17 @@ class ConfigStore:
     def load(self, digest: str) -> Any:
         self.loads.append(digest)
         return copy.deepcopy(self.configs[digest])
+
+
+def edit_first_integration(
+    simulator: Simulator, subscription_id: str, description: str
+) -> dict[str, Any]:
+    """Change the description of a subscription's first integration live, as a person would
+    in the portal; returns the config as sent."""
+    config = simulator.integrations(subscription_id)[0]
+    config["description"] = description
+    simulator.put_integration(subscription_id, config)
+    return config
 
 
 def decrypted_values(value: Any) -> set[str]:

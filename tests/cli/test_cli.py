@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.core.canonical import canonical_bytes
+from tests.support import edit_first_integration
 
 
 def test_backup_prints_a_summary_and_exits_zero(cli_env, cxbackup):
@@ -43,9 +44,7 @@ def test_show_integration_prints_the_stored_bytes_exactly(cli_env, cxbackup, sim
 def test_audit_markdown_names_the_changed_integration(cli_env, cxbackup, simulator):
     cxbackup("backup")
     sid = simulator.subscription_ids[0]
-    config = simulator.integrations(sid)[0]
-    config["description"] = "changed"
-    simulator.put_integration(sid, config)
+    config = edit_first_integration(simulator, sid, "changed")
     cxbackup("backup")
     run = cxbackup("audit", "--format", "markdown")
     assert run.code == 0

@@ -18,6 +18,7 @@ from shared.services.audit import stored_audit
 from shared.settings import load_settings
 from shared.simulator import Fault, describe_settings
 from shared.wiring import Runtime
+from tests.support import edit_first_integration
 
 
 class WebhookReceiver:
@@ -66,10 +67,7 @@ def make_runtime(simulator, tmp_path, retry, **extra: str) -> Runtime:
 
 def edit_one(simulator) -> dict:
     sid = simulator.subscription_ids[0]
-    config = simulator.integrations(sid)[0]
-    config["description"] = "changed by a person"
-    simulator.put_integration(sid, config)
-    return config
+    return edit_first_integration(simulator, sid, "changed by a person")
 
 
 async def test_every_backup_stores_its_audit_against_the_previous_complete_snapshot(

@@ -13,7 +13,7 @@ from shared.core.manifest import SnapshotStatus, SubscriptionStatus, Trigger
 from shared.services.backup import BackupService
 from shared.services.verify import verify_snapshot
 from shared.simulator import Fault
-from tests.support import live_secret_values
+from tests.support import edit_first_integration, live_secret_values
 
 
 async def test_first_backup_stores_every_integration_of_every_subscription(
@@ -71,9 +71,7 @@ async def test_second_backup_with_nothing_changed_writes_only_its_manifest(
 async def test_backup_after_one_change_writes_one_object(backup_service, simulator):
     await backup_service.run(Trigger.CLI)
     sid = simulator.subscription_ids[1]
-    config = simulator.integrations(sid)[0]
-    config["description"] = "edited by a person"
-    simulator.put_integration(sid, config)
+    edit_first_integration(simulator, sid, "edited by a person")
     second = await backup_service.run(Trigger.CLI)
     assert second.objects_written == 1
 
@@ -98,9 +96,7 @@ async def test_a_changed_answer_is_read_again_and_only_its_subscription_changes(
 ):
     first = (await backup_service.run(Trigger.CLI)).manifest
     sid = simulator.subscription_ids[1]
-    config = simulator.integrations(sid)[0]
-    config["description"] = "edited by a person"
-    simulator.put_integration(sid, config)
+    config = edit_first_integration(simulator, sid, "edited by a person")
 
     second = (await backup_service.run(Trigger.CLI)).manifest
 
@@ -320,9 +316,7 @@ async def test_a_first_backup_hands_no_documents_to_its_audit(backup_service):
 async def test_a_backup_hands_its_audit_the_changed_configs_it_stored(backup_service, simulator):
     await backup_service.run(Trigger.CLI)
     sid = simulator.subscription_ids[0]
-    config = simulator.integrations(sid)[0]
-    config["description"] = "changed"
-    simulator.put_integration(sid, config)
+    config = edit_first_integration(simulator, sid, "changed")
     result = await backup_service.run(Trigger.CLI)
     (document,) = result.written_documents.values()
     assert document["id"] == config["id"]

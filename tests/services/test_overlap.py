@@ -21,7 +21,7 @@ from shared.services.verify import verify_all
 from shared.settings import StorageSettings, load_settings
 from shared.simulator import Fault, describe_settings
 from shared.wiring import Runtime
-from tests.support import assert_every_reference_is_stored
+from tests.support import assert_every_reference_is_stored, edit_first_integration
 
 NOW = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 KEEP_ONE = RetentionPolicy(
@@ -87,9 +87,7 @@ async def test_prune_beside_a_backup_never_deletes_an_object_the_backup_referenc
     # crashed before its manifest): the backup finds the object there and reuses it, and
     # prune, on its own, would delete it as garbage.
     sid = simulator.subscription_ids[0]
-    config = simulator.integrations(sid)[0]
-    config["description"] = "edited while prune runs"
-    simulator.put_integration(sid, config)
+    config = edit_first_integration(simulator, sid, "edited while prune runs")
     orphan = await repository.put_object(
         canonical_bytes(simulator.get_integration(sid, config["id"]))
     )
@@ -116,9 +114,7 @@ async def test_prune_in_the_gap_between_a_backups_objects_and_its_manifest_delet
     nothing references yet) while another is still being read; prune runs right then."""
     await service_at(simulator, client, repository, NOW - timedelta(days=2)).run(Trigger.TIMER)
     fast, slow = simulator.subscription_ids[0], simulator.subscription_ids[1]
-    config = simulator.integrations(fast)[0]
-    config["description"] = "edited before the backup"
-    simulator.put_integration(fast, config)
+    config = edit_first_integration(simulator, fast, "edited before the backup")
     orphan = await repository.put_object(
         canonical_bytes(simulator.get_integration(fast, config["id"]))
     )

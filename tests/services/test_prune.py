@@ -26,7 +26,7 @@ from shared.services.prune import (
     prune,
 )
 from shared.store.repository import SnapshotRepository, object_name, snapshot_name
-from tests.support import assert_every_reference_is_stored
+from tests.support import assert_every_reference_is_stored, edit_first_integration
 
 # 2026-12-01 is a Tuesday: ISO week 49 runs to Sunday 6 December, week 50 starts on the 7th.
 START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -57,9 +57,7 @@ async def take_days(
     sid = simulator.subscription_ids[0]
     manifests = []
     for _ in range(days):
-        config = simulator.integrations(sid)[0]
-        config["description"] = f"edited before backup {len(manifests)}"
-        simulator.put_integration(sid, config)
+        edit_first_integration(simulator, sid, f"edited before backup {len(manifests)}")
         manifests.append((await service.run(trigger)).manifest)
     return manifests
 

@@ -12,6 +12,7 @@ from shared.settings import load_settings
 from shared.simulator import describe_settings
 from shared.telemetry import EVENT_MARKER, parse_event
 from shared.wiring import Runtime
+from tests.support import edit_first_integration
 
 
 def events(caplog, name: str) -> list[dict]:
@@ -32,9 +33,7 @@ async def run_backup_twice(simulator, tmp_path, retry, caplog):
     runtime.retry = retry
     await app.take_backup(runtime, Trigger.CLI)
     sid = simulator.subscription_ids[0]
-    config = simulator.integrations(sid)[0]
-    config["description"] = "changed"
-    simulator.put_integration(sid, config)
+    edit_first_integration(simulator, sid, "changed")
     return await app.take_backup(runtime, Trigger.CLI)
 
 

@@ -14,6 +14,7 @@ from shared.services.audit import audit_manifests, store_audit
 from shared.services.prune import prune
 from shared.services.verify import verify_all, verify_repository, verify_snapshot
 from shared.store.repository import SnapshotRepository, object_name, snapshot_name
+from tests.support import edit_first_integration
 
 
 def overwrite(repository: SnapshotRepository, name: str, data: bytes) -> None:
@@ -165,9 +166,7 @@ async def test_snapshots_forgotten_by_prune_are_not_reported_as_removed(
 ):
     sid = simulator.subscription_ids[0]
     for day in range(4):
-        config = simulator.integrations(sid)[0]
-        config["description"] = f"day {day}"
-        simulator.put_integration(sid, config)
+        edit_first_integration(simulator, sid, f"day {day}")
         await backup_service.run(Trigger.TIMER)
     policy = RetentionPolicy(
         keep_last=1, keep_daily=0, keep_weekly=0, keep_monthly=0, grace=timedelta(0)
