@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from shared.connxio import ConnxioClient
 from shared.core.audit import Audit
-from shared.core.manifest import SnapshotManifest, SnapshotStatus, Trigger
+from shared.core.manifest import ManifestRecord, SnapshotStatus, Trigger
 from shared.core.plan import RestorePlan, RestoreReport
 from shared.core.retention import RetentionPolicy
 from shared.errors import CxBackupError
@@ -21,7 +21,7 @@ from shared.reports.notification import should_notify, webhook_message
 from shared.services.audit import (
     IntegrationHistory,
     audit_between,
-    audit_manifests,
+    audit_snapshots,
     diff_options,
     integration_history,
     store_audit,
@@ -47,7 +47,7 @@ class BackupOutcome:
     prune: PruneReport | None = None  # the retention run after a scheduled backup, if it ran
 
     @property
-    def manifest(self) -> SnapshotManifest:
+    def manifest(self) -> ManifestRecord:
         return self.result.manifest
 
 
@@ -108,14 +108,15 @@ async def _audit_new_snapshot(runtime: Runtime, result: BackupResult) -> Audit |
         previous = result.previous
         if manifest.previous_snapshot_id is None:
             previous = None
-        elif previous is None or previous.snapshot_id != manifest.previous_snapshot_id:
-            previous = await repository.read_manifest(manifest.previous_snapshot_id)
-        audit = await audit_manifests(
+        elif previous is None or previous.record.snapshot_id != manifest.previous_snapshot_id:
+            previous = await repository.read_record(manifest.previous_snapshot_id)
+        audit = await audit_snapshots(
             repository,
-            previous,
+            previous.record if previous else None,
             manifest,
             generated_at=runtime.clock.now(),
             options=diff_options(runtime.settings.audit_ignore_fields),
+            known_entries={**result.entries, **(previous.inline if previous else {})},
             known_documents=result.written_documents,
         )
         await store_audit(repository, audit)
@@ -205,7 +206,7 @@ def backup_summary(outcome: BackupOutcome) -> dict:
                 "name": s.name,
                 "status": s.status.value,
                 "reason": s.reason,
-                "integrations": len(s.integrations),
+                "integrations": s.integration_count,
             }
             for s in manifest.subscriptions
         ],

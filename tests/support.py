@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from shared.core.canonical import canonical_bytes, content_hash
-from shared.core.manifest import IntegrationEntry, integration_label
+from shared.core.manifest import IntegrationEntry, SnapshotManifest, Trigger, integration_label
+from shared.services.backup import BackupService
 from shared.simulator import Simulator
 from shared.store import codec
 from shared.store.repository import SnapshotRepository, object_name
@@ -104,3 +105,14 @@ async def assert_every_reference_is_stored(repository: SnapshotRepository) -> No
         manifest = await repository.read_manifest(snapshot_id)
         for digest in manifest.referenced_hashes():
             assert repository.backend.exists(object_name(digest)), (snapshot_id, digest)
+
+
+async def whole_snapshot(
+    service: BackupService,
+    repository: SnapshotRepository,
+    trigger: Trigger = Trigger.CLI,
+    **kwargs: Any,
+) -> SnapshotManifest:
+    """Take a backup and read its manifest back whole (every entry inline), as readers see it."""
+    result = await service.run(trigger, **kwargs)
+    return await repository.read_manifest(result.manifest.snapshot_id)

@@ -174,6 +174,11 @@ def print_prune(console: Console, report: PruneReport) -> None:
         f"  objects: {report.objects_examined} stored, {report.objects_unreferenced} "
         f"referenced by no kept snapshot; {verb} {count}"
     )
+    lists = report.entry_lists_unreferenced if report.dry_run else report.entry_lists_deleted
+    console.line(
+        f"  entry lists: {report.entry_lists_examined} stored, "
+        f"{report.entry_lists_unreferenced} named by no kept snapshot; {verb} {lists}"
+    )
     for refused in report.refused:
         console.line(f"  kept by the store: {refused.name}: {refused.reason}")
     for lock in report.ignored_locks:

@@ -1,11 +1,13 @@
 """The change audit of two snapshots: who changed which integration, and which fields.
 
 A stored format (``audits/<snapshot-id>.json``), so frozen models with ``format_version``. Built
-from two manifests and a loader of stored configs; pure, so the service decides where configs
-come from and what time it is.
+from two manifests, their entry lists and a loader of stored configs; pure, so the service
+decides where lists and configs come from and what time it is.
 
-Cost grows with what changed, not with the estate: integrations whose content hashes are equal
-are counted as unchanged without being loaded or diffed. An integration whose hash changed but
+Cost grows with what changed, not with the estate: a subscription that names the same entry
+list on both sides is counted as unchanged without its entries being read
+(``lists_to_read`` says which lists are needed), and integrations whose content hashes are
+equal are counted as unchanged without being loaded or diffed. An integration whose hash changed but
 whose diff is empty (only server-managed fields such as ``_etag`` moved) counts as unchanged too.
 
 No secret value ever reaches an audit: a change at a secret location keeps only its path and a
@@ -29,10 +31,13 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 
 from shared.core.diff import DEFAULT_DIFF_OPTIONS, Change, DiffOptions, diff_documents
 from shared.core.manifest import (
+    AnyManifest,
+    EntriesByHash,
     IntegrationEntry,
-    SnapshotManifest,
-    SubscriptionEntry,
+    ManifestRecord,
+    SubscriptionRecord,
     SubscriptionStatus,
+    as_record,
 )
 from shared.core.secrets import redact, secret_values
 
@@ -155,10 +160,46 @@ class Audit(_Frozen):
 Loader = Callable[[str], Any]
 
 
+def _in_scope(
+    old: ManifestRecord | None,
+    new: ManifestRecord,
+    subscription_ids: frozenset[str] | None,
+) -> list[tuple[SubscriptionRecord | None, SubscriptionRecord | None]]:
+    """(old, new) per subscription on either side, in report order: new's, then old-only."""
+    old_subs = {s.subscription_id: s for s in old.subscriptions} if old else {}
+    new_subs = {s.subscription_id: s for s in new.subscriptions}
+    order = [*new_subs, *(sid for sid in old_subs if sid not in new_subs)]
+    return [
+        (old_subs.get(sid), new_subs.get(sid))
+        for sid in order
+        if subscription_ids is None or sid in subscription_ids
+    ]
+
+
+def lists_to_read(
+    old: ManifestRecord | None,
+    new: ManifestRecord,
+    *,
+    subscription_ids: frozenset[str] | None = None,
+    integration_ids: frozenset[str] | None = None,
+) -> frozenset[str]:
+    """The entry lists ``build_audit`` reads for these arguments: those of subscriptions added,
+    removed or changed; with ``integration_ids``, every list in scope (to find who holds them)."""
+    needed: set[str] = set()
+    for old_sub, new_sub in _in_scope(old, new, subscription_ids):
+        sides = [s for s in (old_sub, new_sub) if s is not None]
+        # Without an integration filter, only sides that will be compared are read.
+        compared = all(_backed_up(s) for s in sides) and not _same_entries(old_sub, new_sub)
+        if integration_ids is not None or compared:
+            needed.update(s.entries_sha256 for s in sides)
+    return frozenset(needed)
+
+
 def build_audit(
-    old: SnapshotManifest | None,
-    new: SnapshotManifest,
+    old: AnyManifest | None,
+    new: AnyManifest,
     load: Loader,
+    entries: EntriesByHash | None = None,
     *,
     generated_at: datetime,
     options: DiffOptions = DEFAULT_DIFF_OPTIONS,
@@ -167,23 +208,22 @@ def build_audit(
 ) -> Audit:
     """The audit of ``new`` against ``old`` (None: ``new`` is the first snapshot).
 
-    ``load(hash)`` returns the parsed config stored under a content hash; it is called only for
-    integrations present on both sides whose hashes differ. ``subscription_ids`` and
-    ``integration_ids`` narrow the audit; with ``integration_ids``, only subscriptions holding
-    one of them (on either side) are listed. Snapshot times are the snapshots' start times.
+    ``entries`` holds, by hash, the entry lists that ``lists_to_read`` names (a whole manifest
+    brings its own). ``load(hash)`` returns the parsed config stored under a content hash; it
+    is called only for integrations present on both sides whose hashes differ.
+    ``subscription_ids`` and ``integration_ids`` narrow the audit; with ``integration_ids``,
+    only subscriptions holding one of them (on either side) are listed. Snapshot times are the
+    snapshots' start times.
     """
-    builder = _Builder(load, options, integration_ids)
-    old_subs = {s.subscription_id: s for s in old.subscriptions} if old else {}
-    new_subs = {s.subscription_id: s for s in new.subscriptions}
-    order = [*new_subs, *(sid for sid in old_subs if sid not in new_subs)]
-    audits = []
-    for sid in order:
-        if subscription_ids is not None and sid not in subscription_ids:
-            continue
-        old_sub, new_sub = old_subs.get(sid), new_subs.get(sid)
-        if integration_ids is not None and not _holds_any(old_sub, new_sub, integration_ids):
-            continue
-        audits.append(builder.subscription(old_sub, new_sub))
+    new_record, lists = as_record(new)
+    old_record, old_lists = as_record(old) if old is not None else (None, {})
+    lists = {**(entries or {}), **old_lists, **lists}
+    builder = _Builder(load, lists, options, integration_ids)
+    audits = [
+        builder.subscription(old_sub, new_sub)
+        for old_sub, new_sub in _in_scope(old_record, new_record, subscription_ids)
+        if integration_ids is None or builder.holds_any(old_sub, new_sub)
+    ]
     subscriptions = tuple(audits)
     return Audit(
         from_snapshot_id=old.snapshot_id if old else None,
@@ -203,17 +243,15 @@ def build_audit(
     )
 
 
-def _holds_any(
-    old: SubscriptionEntry | None, new: SubscriptionEntry | None, ids: frozenset[str]
-) -> bool:
-    return any(e.id in ids for s in (old, new) if s is not None for e in s.integrations)
+def _same_entries(old: SubscriptionRecord | None, new: SubscriptionRecord | None) -> bool:
+    return old is not None and new is not None and old.entries_sha256 == new.entries_sha256
 
 
-def _backed_up(entry: SubscriptionEntry | None) -> bool:
+def _backed_up(entry: SubscriptionRecord | None) -> bool:
     return entry is not None and entry.status is SubscriptionStatus.COMPLETE
 
 
-def _not_backed_up_note(side: str, entry: SubscriptionEntry) -> str:
+def _not_backed_up_note(side: str, entry: SubscriptionRecord) -> str:
     reason = f": {entry.reason}" if entry.reason else ""
     return (
         f"not backed up in the {side} snapshot ({entry.status.value}{reason}); "
@@ -222,16 +260,32 @@ def _not_backed_up_note(side: str, entry: SubscriptionEntry) -> str:
 
 
 class _Builder:
-    def __init__(self, load: Loader, options: DiffOptions, ids: frozenset[str] | None) -> None:
+    def __init__(
+        self,
+        load: Loader,
+        entries: EntriesByHash,
+        options: DiffOptions,
+        ids: frozenset[str] | None,
+    ) -> None:
         self.load = load
+        self.entries = entries
         self.options = options
         self.ids = ids
+
+    def holds_any(self, old: SubscriptionRecord | None, new: SubscriptionRecord | None) -> bool:
+        assert self.ids is not None
+        return any(
+            e.id in self.ids
+            for s in (old, new)
+            if s is not None
+            for e in self.entries[s.entries_sha256]
+        )
 
     def selected(self, entries: tuple[IntegrationEntry, ...]) -> list[IntegrationEntry]:
         return [e for e in entries if self.ids is None or e.id in self.ids]
 
     def subscription(
-        self, old: SubscriptionEntry | None, new: SubscriptionEntry | None
+        self, old: SubscriptionRecord | None, new: SubscriptionRecord | None
     ) -> SubscriptionAudit:
         either = new if new is not None else old
         assert either is not None  # the caller iterates ids found on at least one side
@@ -249,24 +303,30 @@ class _Builder:
             return SubscriptionAudit(**base, comparable=False, notes=tuple(notes))
         if old is None:
             assert new is not None
-            return SubscriptionAudit(**base, added=self.whole(new.integrations, new=True))
+            return SubscriptionAudit(**base, added=self.whole(new, new=True))
         if new is None:
-            return SubscriptionAudit(**base, removed=self.whole(old.integrations, new=False))
-        return self.compare(base, old, new)
+            return SubscriptionAudit(**base, removed=self.whole(old, new=False))
+        if self.ids is None and _same_entries(old, new):
+            return SubscriptionAudit(**base, unchanged_count=new.integration_count)
+        return self.compare(
+            base, self.entries[old.entries_sha256], self.entries[new.entries_sha256]
+        )
 
-    def whole(
-        self, entries: tuple[IntegrationEntry, ...], *, new: bool
-    ) -> tuple[IntegrationAudit, ...]:
+    def whole(self, record: SubscriptionRecord, *, new: bool) -> tuple[IntegrationAudit, ...]:
+        entries = self.entries[record.entries_sha256]
         return tuple(_entry_audit(e, new=new) for e in self.selected(entries))
 
     def compare(
-        self, base: dict[str, Any], old: SubscriptionEntry, new: SubscriptionEntry
+        self,
+        base: dict[str, Any],
+        old: tuple[IntegrationEntry, ...],
+        new: tuple[IntegrationEntry, ...],
     ) -> SubscriptionAudit:
-        old_by_id = {e.id: e for e in old.integrations}
-        new_ids = {e.id for e in new.integrations}
+        old_by_id = {e.id: e for e in old}
+        new_ids = {e.id for e in new}
         added, modified = [], []
         unchanged = 0
-        for entry in self.selected(new.integrations):
+        for entry in self.selected(new):
             before = old_by_id.get(entry.id)
             if before is None:
                 added.append(_entry_audit(entry, new=True))
@@ -289,11 +349,7 @@ class _Builder:
                     changes=changes,
                 )
             )
-        removed = [
-            _entry_audit(e, new=False)
-            for e in self.selected(old.integrations)
-            if e.id not in new_ids
-        ]
+        removed = [_entry_audit(e, new=False) for e in self.selected(old) if e.id not in new_ids]
         return SubscriptionAudit(
             **base,
             added=tuple(added),

@@ -38,7 +38,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from shared.core.canonical import content_hash
-from shared.core.manifest import SnapshotManifest, SnapshotStatus
+from shared.core.manifest import AnyManifest, SnapshotStatus, parse_manifest
 
 ChainProblemKind = Literal[
     "unparseable", "missing_previous", "hash_mismatch", "order", "id_mismatch"
@@ -101,7 +101,7 @@ def verify_chain(
     """
     problems: list[ChainProblem] = []
     stored_hash: dict[str, str] = {}
-    parsed: list[SnapshotManifest] = []
+    parsed: list[AnyManifest] = []
     previous_id: str | None = None
 
     for snapshot_id, data in entries:
@@ -121,7 +121,7 @@ def verify_chain(
         previous_id = snapshot_id
         stored_hash[snapshot_id] = content_hash(data)
         try:
-            manifest = SnapshotManifest.model_validate_json(data)
+            manifest = parse_manifest(data)
         except ValueError as error:
             problems.append(
                 ChainProblem(
@@ -144,7 +144,7 @@ def verify_chain(
     links: dict[str, list[tuple[str, str | None]]] = {}
     # The complete snapshot seen so far (in id order) that finished first: a manifest that
     # started after it finished must name a previous snapshot.
-    first_finished: SnapshotManifest | None = None
+    first_finished: AnyManifest | None = None
     for manifest in sorted(parsed, key=lambda m: m.snapshot_id):
         sid = manifest.snapshot_id
         previous = manifest.previous_snapshot_id

@@ -1,4 +1,4 @@
-"""Retention: which snapshots to keep and which to forget, and which objects prune may delete.
+"""Retention: which snapshots to keep and which to forget, and what stored items prune may delete.
 
 The bucket rules follow restic's ``forget --keep-last/--keep-daily/--keep-weekly/--keep-monthly``:
 walk the snapshots newest first; a rule with count N keeps the newest snapshot of each of the N
@@ -28,6 +28,9 @@ thing a backup is for:
 Bucket boundaries use each snapshot's ``started_at`` in UTC, the same instant its id encodes.
 Unlike restic, the oldest snapshot is not kept just because there were too few buckets to fill a
 rule; the last-good and grace rules already protect a young repository.
+
+Retention reads only headers and subscription statuses, so it takes manifests of either shape
+(``AnyManifest``): the records prune reads (format 3) and whole legacy manifests (formats 1, 2).
 """
 
 from __future__ import annotations
@@ -38,11 +41,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.core.manifest import (
-    SnapshotManifest,
-    SubscriptionStatus,
-    Trigger,
-)
+from shared.core.manifest import AnyManifest, SubscriptionStatus, Trigger
 
 REASON_LAST_GOOD = "last good"
 REASON_PRE_RESTORE = "pre-restore"
@@ -142,9 +141,9 @@ def _monthly(moment: datetime) -> str:
 
 
 def _apply_bucket_rule(
-    complete_newest_first: Sequence[SnapshotManifest],
+    complete_newest_first: Sequence[AnyManifest],
     count: int,
-    bucket_of: Callable[[SnapshotManifest], str],
+    bucket_of: Callable[[AnyManifest], str],
     reason_of: Callable[[str], str],
     reasons: dict[str, list[str]],
 ) -> None:
@@ -161,14 +160,14 @@ def _apply_bucket_rule(
             remaining -= 1
 
 
-def _complete_subscriptions(manifest: SnapshotManifest) -> list[str]:
+def _complete_subscriptions(manifest: AnyManifest) -> list[str]:
     return [
         s.subscription_id for s in manifest.subscriptions if s.status is SubscriptionStatus.COMPLETE
     ]
 
 
 def plan_retention(
-    manifests: Sequence[SnapshotManifest],
+    manifests: Sequence[AnyManifest],
     policy: RetentionPolicy,
     *,
     now: datetime,
@@ -254,18 +253,17 @@ def plan_retention(
     return RetentionDecision(keep=keep, forget=forget, keeps_everything=policy.keeps_everything)
 
 
-def unreferenced_objects(
-    kept: Iterable[SnapshotManifest], all_object_hashes: Iterable[str]
-) -> frozenset[str]:
-    """The stored objects no kept manifest references: exactly what prune may delete.
+def unreferenced(stored: Iterable[str], referenced: Iterable[str]) -> frozenset[str]:
+    """The stored items (object hashes, or entry list hashes) that are not ``referenced``:
+    exactly what prune may delete, given ``referenced`` = everything the kept manifests name
+    (for objects: the hashes in the entry lists they name, and legacy manifests' inline ones).
 
-    Objects written by a backup that crashed before its manifest are here too, which is how
+    Items written by a backup that crashed before its manifest are here too, which is how
     write-once-then-manifest storage gets its garbage collected. The flip side: so is every
-    object of a backup still running, including an existing object it reused instead of writing.
+    item of a backup still running, including an existing one it reused instead of writing.
     Only delete these while no backup can run (prune holds the repository lock), or re-check
-    against manifests listed after the deletion candidates were computed.
+    against manifests listed after the deletion candidates were computed. And ``referenced``
+    must be complete: a manifest or entry list that could not be read references unknown
+    items, so nothing may be deleted then.
     """
-    referenced: set[str] = set()
-    for manifest in kept:
-        referenced |= manifest.referenced_hashes()
-    return frozenset(all_object_hashes) - referenced
+    return frozenset(stored) - frozenset(referenced)

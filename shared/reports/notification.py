@@ -8,12 +8,12 @@ counts, names and who changed what, so nothing secret can reach a chat channel.
 from __future__ import annotations
 
 from shared.core.audit import Audit
-from shared.core.manifest import SnapshotManifest, SnapshotStatus
+from shared.core.manifest import AnyManifest, SnapshotStatus
 
 MAX_LISTED = 10
 
 
-def should_notify(manifest: SnapshotManifest, audit: Audit | None) -> bool:
+def should_notify(manifest: AnyManifest, audit: Audit | None) -> bool:
     """Changes found, a partial or failed backup, or a mass-change warning."""
     return (
         manifest.status is not SnapshotStatus.COMPLETE
@@ -22,7 +22,7 @@ def should_notify(manifest: SnapshotManifest, audit: Audit | None) -> bool:
     )
 
 
-def webhook_message(manifest: SnapshotManifest, audit: Audit | None) -> dict[str, str]:
+def webhook_message(manifest: AnyManifest, audit: Audit | None) -> dict[str, str]:
     lines = [
         f"**cxbackup**: snapshot `{manifest.snapshot_id}` is **{manifest.status.value}** "
         f"({manifest.integration_count()} integrations)."

@@ -1,8 +1,9 @@
 """Audit use cases: the change audit of two snapshots, and one integration's timeline.
 
-The diff itself is pure (``shared.core.audit``); this module finds the snapshots, loads just the
-configs whose hashes differ (concurrently), and stores or returns the result. Unchanged
-integrations are never read, so the cost follows what changed, not the size of the estate.
+The diff itself is pure (``shared.core.audit``); this module finds the snapshots, reads just the
+entry lists of subscriptions that changed and the configs whose hashes differ (concurrently),
+and stores or returns the result. Unchanged subscriptions and integrations are never read, so
+the cost follows what changed, not the size of the estate.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.core.audit import Audit, build_audit
+from shared.core.audit import Audit, build_audit, lists_to_read
 from shared.core.diff import DEFAULT_DIFF_OPTIONS, DiffOptions, diff_documents
-from shared.core.manifest import SnapshotManifest, SubscriptionStatus
+from shared.core.manifest import (
+    AnyManifest,
+    EntriesByHash,
+    ManifestRecord,
+    SnapshotManifest,
+    SubscriptionStatus,
+    as_record,
+)
 from shared.errors import CorruptObjectError, NotFoundError
 from shared.store.repository import SnapshotRepository
 
@@ -31,13 +39,20 @@ def diff_options(ignored_fields: tuple[str, ...] | None) -> DiffOptions:
     return DiffOptions(ignored_fields=frozenset(ignored_fields))
 
 
-def _differing_hashes(old: SnapshotManifest, new: SnapshotManifest) -> set[str]:
-    """Hashes of integrations present on both sides whose content differs."""
-    before = {e.id: e.hash for s in old.subscriptions for e in s.integrations}
+def _differing_hashes(old: ManifestRecord, new: ManifestRecord, entries: EntriesByHash) -> set[str]:
+    """Hashes of integrations present on both sides of a changed subscription whose content
+    differs (the audit compares within a subscription, so only those are diffed)."""
+    before = {s.subscription_id: s.entries_sha256 for s in old.subscriptions}
     needed: set[str] = set()
     for subscription in new.subscriptions:
-        for entry in subscription.integrations:
-            previous = before.get(entry.id)
+        old_list = before.get(subscription.subscription_id)
+        if old_list is None or old_list not in entries:
+            continue
+        if subscription.entries_sha256 not in entries or old_list == subscription.entries_sha256:
+            continue
+        old_hashes = {e.id: e.hash for e in entries[old_list]}
+        for entry in entries[subscription.entries_sha256]:
+            previous = old_hashes.get(entry.id)
             if previous is not None and previous != entry.hash:
                 needed.update((previous, entry.hash))
     return needed
@@ -54,24 +69,40 @@ async def _load_all(
     return loaded
 
 
-async def audit_manifests(
+async def audit_snapshots(
     repository: SnapshotRepository,
-    old: SnapshotManifest | None,
-    new: SnapshotManifest,
+    old: AnyManifest | None,
+    new: AnyManifest,
     *,
     generated_at: datetime,
     options: DiffOptions = DEFAULT_DIFF_OPTIONS,
     subscription_ids: frozenset[str] | None = None,
     integration_ids: frozenset[str] | None = None,
+    known_entries: EntriesByHash | None = None,
     known_documents: Mapping[str, Any] | None = None,
 ) -> Audit:
-    """``known_documents``: configs by hash the caller already holds (a backup's fresh ones)."""
-    needed = _differing_hashes(old, new) if old else set()
+    """The audit of ``new`` against ``old``, reading only what it compares.
+
+    ``known_entries`` and ``known_documents``: entry lists and configs by hash that the caller
+    already holds (a backup's fresh ones, a format 2 manifest's inline entries)."""
+    new_record, new_inline = as_record(new)
+    old_record, old_inline = as_record(old) if old is not None else (None, {})
+    needed_lists = lists_to_read(
+        old_record,
+        new_record,
+        subscription_ids=subscription_ids,
+        integration_ids=integration_ids,
+    )
+    entries = await repository.read_entry_lists(
+        needed_lists, known={**(known_entries or {}), **old_inline, **new_inline}
+    )
+    needed = _differing_hashes(old_record, new_record, entries) if old_record else set()
     loaded = await _load_all(repository, needed, known_documents or {})
     return build_audit(
-        old,
-        new,
+        old_record,
+        new_record,
         loaded.__getitem__,
+        entries,
         generated_at=generated_at,
         options=options,
         subscription_ids=subscription_ids,
@@ -103,12 +134,13 @@ async def audit_between(
         stored = await _stored_audit_for(repository, from_id, to_id, options)
         if stored is not None:
             return stored
-    new = await repository.read_manifest(to_id)
-    old = await repository.read_manifest(from_id) if from_id else None
-    return await audit_manifests(
+    new = await repository.read_record(to_id)
+    old = await repository.read_record(from_id) if from_id else None
+    return await audit_snapshots(
         repository,
-        old,
-        new,
+        old.record if old else None,
+        new.record,
+        known_entries={**(old.inline if old else {}), **new.inline},
         generated_at=generated_at,
         options=options,
         subscription_ids=subscription_ids,

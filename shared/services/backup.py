@@ -5,12 +5,18 @@ Order of work, which is what makes a snapshot trustworthy:
 1. at once, and side by side: read the previous snapshot; discover subscriptions
    (``GET /v2/subscriptions``: their names, and listed ones without a key, recorded as skipped);
    and per keyed subscription (a bounded number at once) read its integrations;
-2. as each answer arrives, store each config as a content-addressed object; configs whose hash
-   the previous snapshot already holds are not written again, and a subscription whose answer
-   is byte for byte the one a previous snapshot was made from (same ``listing_sha256``) is not
-   even parsed: its entries are reused;
-3. only then write the manifest, which names nothing that is not already stored. A crash before
-   this step leaves unreferenced objects (prune collects them), never a snapshot that lies.
+2. as each answer arrives: a subscription whose answer is byte for byte the one a previous
+   snapshot was made from (same ``listing_sha256``) is not even parsed: the new record names
+   the same entry list. Otherwise each config is stored as a content-addressed object (configs
+   whose hash that subscription's previous entry lists hold are not written again), and its
+   entry list after them;
+3. only then write the manifest record, which names nothing that is not already stored. A
+   crash before this step leaves unreferenced objects (prune collects them), never a snapshot
+   that lies.
+
+Only the previous records are read up front, never their entry lists: an unchanged
+subscription costs its GET and one hash compare, and a changed one reads its own previous
+entry list.
 
 A subscription that cannot be read is recorded as ``skipped`` or ``failed`` with its reason while
 the others complete. A storage failure aborts the run: no manifest is written, and the error
@@ -41,13 +47,20 @@ from shared.clock import Clock
 from shared.connxio import ConnxioClient
 from shared.connxio.models import IntegrationView
 from shared.core.canonical import canonical_bytes, content_hash
-from shared.core.guard import DEFAULT_THRESHOLD, assess_snapshot
+from shared.core.guard import (
+    DEFAULT_THRESHOLD,
+    MassChangeAssessment,
+    assess_records,
+    lists_to_compare,
+)
 from shared.core.manifest import (
+    EntriesByHash,
     IntegrationEntry,
-    SnapshotManifest,
-    SubscriptionEntry,
+    ManifestRecord,
+    SubscriptionRecord,
     SubscriptionStatus,
     Trigger,
+    entry_list_bytes,
     integration_label,
     new_snapshot_id,
     overall_status,
@@ -61,7 +74,7 @@ from shared.errors import (
     ObjectExistsError,
 )
 from shared.services import locks
-from shared.store.repository import SnapshotRepository
+from shared.store.repository import SnapshotRepository, StoredRecord
 from shared.telemetry import log_event
 
 log = logging.getLogger("cxbackup.backup")
@@ -78,7 +91,7 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BackupResult:
-    manifest: SnapshotManifest
+    manifest: ManifestRecord
     objects_written: int
     bytes_written: int  # of the objects written, as stored (compressed)
     duration_seconds: float
@@ -87,27 +100,39 @@ class BackupResult:
     written_documents: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # The previous complete snapshot this one chains to, as this run read it: the audit that
     # follows compares against it without reading it again.
-    previous: SnapshotManifest | None = field(default=None, repr=False)
+    previous: StoredRecord | None = field(default=None, repr=False)
+    # The entry lists this run built or read, by hash (only changed subscriptions'): the audit
+    # that follows uses them instead of reading them again.
+    entries: EntriesByHash = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
 class _Previous:
     """What a run builds on: the previous complete snapshot and the newest one of any status."""
 
-    complete: SnapshotManifest | None
-    complete_hash: str | None  # sha256 of its stored bytes, for the chain
-    latest: SnapshotManifest | None
+    complete: StoredRecord | None
+    latest: StoredRecord | None
     unreadable: tuple[str, ...]  # newer manifests passed over because they do not parse
 
 
 @dataclass(frozen=True)
 class _Basis:
-    """What a run builds on, worked out once the previous snapshots are read."""
+    """What a run builds on, worked out once the previous records are read."""
 
     previous: _Previous
-    known: frozenset[str]  # object hashes stored already (see ``_read_basis``)
-    reusable: dict[str, SubscriptionEntry]  # by subscription id: entries to reuse as they are
-    audited_ids: frozenset[str]  # integrations the previous complete snapshot holds
+    # Per subscription, the record a previous snapshot made from a complete answer: its entry
+    # list is named again when the API answers with the same bytes.
+    reusable: dict[str, SubscriptionRecord]
+    # Per subscription, the entry lists the previous snapshots name for it: what a changed
+    # subscription reads to know which of its configs are stored already.
+    earlier_lists: dict[str, tuple[str, ...]]
+    # Per subscription, the entry list of the previous complete snapshot: whose integrations
+    # the audit after this backup compares.
+    audited_lists: dict[str, str]
+    stored_lists: frozenset[str]  # entry lists the previous records name (stored already)
+    # Entry lists of manifests stored before records (formats 1 and 2), by hash: held inline
+    # there, not stored on their own, so a record that names one must write it first.
+    inline: EntriesByHash
 
 
 @dataclass(frozen=True)
@@ -223,48 +248,61 @@ class BackupService:
         return result, followed
 
     async def _previous(self, before: str) -> _Previous:
-        """The newest manifests with ids before ``before``: any status, and complete."""
-        latest: SnapshotManifest | None = None
+        """The newest records with ids before ``before``: any status, and complete."""
+        latest: StoredRecord | None = None
         unreadable: list[str] = []
         for candidate in reversed(await self._repository.list_snapshot_ids()):
             if candidate >= before:
                 continue
             try:
-                data = await self._repository.read_manifest_bytes(candidate)
-                manifest = SnapshotManifest.model_validate_json(data)
+                stored = await self._repository.read_record(candidate)
             except NotFoundError:
                 continue  # forgotten by a prune since the listing
-            except (CorruptObjectError, ValueError):
+            except CorruptObjectError:
                 log.warning("manifest of snapshot %s does not parse; passed over", candidate)
                 unreadable.append(candidate)
                 continue
-            latest = latest or manifest
-            if manifest.is_good:
-                return _Previous(manifest, content_hash(data), latest, tuple(unreadable))
-        return _Previous(None, None, latest, tuple(unreadable))
+            latest = latest or stored
+            if stored.record.is_good:
+                return _Previous(stored, latest, tuple(unreadable))
+        return _Previous(None, latest, tuple(unreadable))
 
     async def _read_basis(self, snapshot_id: str) -> _Basis:
         previous = await self._previous(snapshot_id)
-        complete = previous.complete
-        # Hashes known to be stored already: skipping them makes an unchanged estate cost one
-        # manifest. They come from manifests that exist now, and this run holds a backup lock
-        # until its manifest is written, so no prune deletes them in between.
-        known: set[str] = set()
-        # Per subscription, the entry a previous snapshot made from a complete answer: reused
-        # as is when the API answers with the same bytes again.
-        reusable: dict[str, SubscriptionEntry] = {}
         # The newest snapshot of any status and the newest complete one: most often the same.
-        sources = (complete,) if previous.latest is complete else (previous.latest, complete)
-        for manifest in sources:
-            if manifest is not None:
-                known |= manifest.referenced_hashes()
-                for sub in manifest.subscriptions:
-                    if sub.status is SubscriptionStatus.COMPLETE and sub.listing_sha256:
-                        reusable.setdefault(sub.subscription_id, sub)
-        audited = (
-            {e.id for s in complete.subscriptions for e in s.integrations} if complete else set()
+        # What they name is stored and stays so: this run holds a backup lock until its
+        # manifest is written, so no prune deletes it in between.
+        newest_first = [s for s in (previous.latest, previous.complete) if s is not None]
+        if len(newest_first) == 2 and newest_first[0] is newest_first[1]:
+            newest_first.pop()
+        reusable: dict[str, SubscriptionRecord] = {}
+        earlier: dict[str, list[str]] = {}
+        inline: dict[str, tuple[IntegrationEntry, ...]] = {}
+        for stored in reversed(newest_first):  # the complete one's lists first
+            inline.update(stored.inline)
+            for sub in stored.record.subscriptions:
+                lists = earlier.setdefault(sub.subscription_id, [])
+                if sub.entries_sha256 not in lists:
+                    lists.append(sub.entries_sha256)
+        for stored in newest_first:
+            for sub in stored.record.subscriptions:
+                if sub.status is SubscriptionStatus.COMPLETE and sub.listing_sha256:
+                    reusable.setdefault(sub.subscription_id, sub)
+        complete = previous.complete
+        return _Basis(
+            previous,
+            reusable,
+            earlier_lists={sid: tuple(lists) for sid, lists in earlier.items()},
+            audited_lists=(
+                {s.subscription_id: s.entries_sha256 for s in complete.record.subscriptions}
+                if complete
+                else {}
+            ),
+            stored_lists=frozenset(
+                digest for lists in earlier.values() for digest in lists if digest not in inline
+            ),
+            inline=inline,
         )
-        return _Basis(previous, frozenset(known), reusable, frozenset(audited))
 
     async def _run_locked(
         self,
@@ -279,25 +317,25 @@ class BackupService:
         started = time.perf_counter()
         say = progress or (lambda _message: None)
         wanted = set(subscription_ids) if subscription_ids is not None else None
-        # The API is asked while the previous snapshot is read: discovery and the integration
-        # reads wait for neither it nor each other (every keyed subscription is read, listed or
-        # not); only deciding what an answer means waits for the previous snapshot. (All of it
-        # only now, under the lock: a store that is down or locked costs Connxio nothing.)
+        # The API is asked while the previous records are read: discovery and the integration
+        # reads wait for neither them nor each other (every keyed subscription is read, listed
+        # or not); only deciding what an answer means waits for the previous records. (All of
+        # it only now, under the lock: a store that is down or locked costs Connxio nothing.)
         keyed = sorted(sid for sid in self._api_keys if wanted is None or sid in wanted)
         discovery = asyncio.ensure_future(self._discover())
         basis = asyncio.ensure_future(self._read_basis(snapshot_id))
-        counters = _Counters()
+        run = _Run()
         semaphore = asyncio.Semaphore(self._concurrency)
 
-        async def one(subscription_id: str) -> SubscriptionEntry:
+        async def one(subscription_id: str) -> SubscriptionRecord:
             async with semaphore:
-                entry = await self._backup_subscription(subscription_id, basis, counters)
+                record = await self._backup_subscription(subscription_id, basis, run)
             name = (await discovery).names.get(subscription_id)
             say(
-                f"subscription {name or subscription_id}: {entry.status.value}"
-                f" ({len(entry.integrations)} integrations)"
+                f"subscription {name or subscription_id}: {record.status.value}"
+                f" ({record.integration_count} integrations)"
             )
-            return entry.model_copy(update={"name": name})
+            return record.model_copy(update={"name": name})
 
         reads = [asyncio.ensure_future(one(sid)) for sid in keyed]
         try:
@@ -307,22 +345,25 @@ class BackupService:
             say(f"found {len(keyed) + len(unkeyed)} subscription(s)")
             previous = (await basis).previous  # a store failure here stops the reads at once
             results = await asyncio.gather(*reads)
+            skipped = []
+            if unkeyed:
+                empty = await self._store_entry_list((), await basis)
+                skipped = [
+                    SubscriptionRecord(
+                        subscription_id=sid,
+                        name=found.names.get(sid),
+                        status=SubscriptionStatus.SKIPPED,
+                        reason=NO_KEY_REASON,
+                        entries_sha256=empty,
+                    )
+                    for sid in sorted(unkeyed)
+                ]
         except BaseException:
             for task in (discovery, basis, *reads):
                 _settle(task)
             raise
-        skipped = [
-            SubscriptionEntry(
-                subscription_id=sid,
-                name=found.names.get(sid),
-                status=SubscriptionStatus.SKIPPED,
-                reason=NO_KEY_REASON,
-            )
-            for sid in sorted(unkeyed)
-        ]
         previous_complete = previous.complete
-        entries = tuple(sorted([*results, *skipped], key=lambda e: e.subscription_id))
-        status = overall_status(entries)
+        records = tuple(sorted([*results, *skipped], key=lambda r: r.subscription_id))
         warnings: list[str] = []
         if found.problem:
             warnings.append(found.problem)
@@ -331,29 +372,31 @@ class BackupService:
             "run `cxbackup verify --all`"
             for unreadable in previous.unreadable
         )
-        manifest = SnapshotManifest(
+        manifest = ManifestRecord(
             snapshot_id=snapshot_id,
             trigger=trigger,
-            status=status,
+            status=overall_status(records),
             started_at=started_at,
             finished_at=self._clock.now(),
-            previous_snapshot_id=previous_complete.snapshot_id if previous_complete else None,
-            previous_manifest_hash=previous.complete_hash,
-            subscriptions=entries,
-            warnings=tuple(warnings),
+            previous_snapshot_id=(
+                previous_complete.record.snapshot_id if previous_complete else None
+            ),
+            previous_manifest_hash=previous_complete.manifest_hash if previous_complete else None,
+            subscriptions=records,
             note=note,
         )
-        tripped = assess_snapshot(previous_complete, manifest, self._mass_change_threshold)
-        if tripped:
-            # The guard marks the snapshot; retention then holds these subscriptions' history
-            # until someone acknowledges the change.
-            manifest = manifest.model_copy(
-                update={
-                    "warnings": manifest.warnings
-                    + tuple(f"mass change in {a.subscription_id}: {a.reason}" for a in tripped),
-                    "mass_change_subscriptions": tuple(a.subscription_id for a in tripped),
-                }
-            )
+        tripped, guard_problems = await self._guard(previous_complete, manifest, run)
+        warnings.extend(run.problems)
+        warnings.extend(guard_problems)
+        # The guard marks the snapshot; retention then holds these subscriptions' history
+        # until someone acknowledges the change.
+        warnings.extend(f"mass change in {a.subscription_id}: {a.reason}" for a in tripped)
+        manifest = manifest.model_copy(
+            update={
+                "warnings": tuple(warnings),
+                "mass_change_subscriptions": tuple(a.subscription_id for a in tripped),
+            }
+        )
         manifest = await self._write_manifest(manifest, after=manifest.previous_snapshot_id)
         duration = time.perf_counter() - started
         log_event(
@@ -364,29 +407,49 @@ class BackupService:
             manifest.status.value,
             len(manifest.subscriptions),
             manifest.integration_count(),
-            counters.objects,
+            run.objects,
             event="backup.finished",
             snapshot_id=manifest.snapshot_id,
             trigger=manifest.trigger.value,
             status=manifest.status.value,
             subscriptions=len(manifest.subscriptions),
             integrations=manifest.integration_count(),
-            objects_written=counters.objects,
-            bytes_written=counters.bytes,
+            objects_written=run.objects,
+            bytes_written=run.bytes,
             duration_ms=round(duration * 1000),
         )
         return BackupResult(
             manifest,
-            counters.objects,
-            counters.bytes,
+            run.objects,
+            run.bytes,
             duration,
-            counters.documents,
+            run.documents,
             previous=previous_complete,
+            entries=run.entries,
         )
 
+    async def _guard(
+        self, previous: StoredRecord | None, current: ManifestRecord, run: _Run
+    ) -> tuple[tuple[MassChangeAssessment, ...], list[str]]:
+        """The mass-change guard over the subscriptions whose entries changed, and a warning
+        for each it could not assess because a previous entry list cannot be read."""
+        if previous is None:
+            return (), []
+        before = previous.record
+        problems: list[str] = []
+        for digest in sorted(lists_to_compare(before, current) - run.entries.keys()):
+            try:
+                run.entries[digest] = await self._repository.read_entry_list(digest)
+            except (NotFoundError, CorruptObjectError) as error:
+                problems.append(f"the mass-change guard could not compare: {error}")
+        readable = tuple(s for s in before.subscriptions if s.entries_sha256 in run.entries)
+        before = before.model_copy(update={"subscriptions": readable})
+        tripped = assess_records(before, current, run.entries, self._mass_change_threshold)
+        return tripped, problems
+
     async def _write_manifest(
-        self, manifest: SnapshotManifest, *, after: str | None = None
-    ) -> SnapshotManifest:
+        self, manifest: ManifestRecord, *, after: str | None = None
+    ) -> ManifestRecord:
         """Write-once; on the (rare) id collision, draw a new suffix rather than overwrite.
 
         A new id must still sort after ``after`` (the previous snapshot), or the chain would
@@ -395,7 +458,7 @@ class BackupService:
         for _ in range(5):
             if after is None or manifest.snapshot_id > after:
                 try:
-                    await self._repository.put_manifest(manifest)
+                    await self._repository.put_record(manifest)
                     return manifest
                 except ObjectExistsError:
                     pass
@@ -431,9 +494,9 @@ class BackupService:
         self,
         subscription_id: str,
         basis_read: asyncio.Future[_Basis],
-        counters: _Counters,
-    ) -> SubscriptionEntry:
-        """One keyed subscription's entry; its ``name`` is left for discovery to fill in."""
+        run: _Run,
+    ) -> SubscriptionRecord:
+        """One keyed subscription's record; its ``name`` is left for discovery to fill in."""
         key = self._api_keys[subscription_id]
         base = {"subscription_id": subscription_id}
 
@@ -443,25 +506,33 @@ class BackupService:
 
         try:
             listing = await self._client.read_integrations(key, unchanged_if=held_listing_hash)
-        except ConnxioAuthError as error:
-            reason = str(error)
-            if not error.operation.endswith("(token endpoint)"):  # the OAuth client, not the key
-                reason += "; check the API key for this subscription in CONNXIO_API_KEYS"
-            return SubscriptionEntry(**base, status=SubscriptionStatus.FAILED, reason=reason)
         except ConnxioError as error:
-            return SubscriptionEntry(**base, status=SubscriptionStatus.FAILED, reason=str(error))
+            reason = str(error)
+            if isinstance(error, ConnxioAuthError) and not error.operation.endswith(
+                "(token endpoint)"  # the OAuth client, not the key
+            ):
+                reason += "; check the API key for this subscription in CONNXIO_API_KEYS"
+            empty = await self._store_entry_list((), await basis_read)
+            return SubscriptionRecord(
+                **base, status=SubscriptionStatus.FAILED, reason=reason, entries_sha256=empty
+            )
 
         basis = await basis_read  # read already: the answer was judged against it
         before = basis.reusable.get(subscription_id)
         if before is not None and listing.unchanged:
-            # The very bytes ``before`` was made from: same configs, so the same entries, all
-            # of whose objects are stored (they are in ``known``).
-            return SubscriptionEntry(
-                **base,
-                status=SubscriptionStatus.COMPLETE,
-                integrations=before.integrations,
-                listing_sha256=listing.body_sha256,
-            )
+            # The very bytes ``before`` was made from: same configs, so the same entry list,
+            # whose objects are all stored.
+            if before.entries_sha256 in basis.inline:
+                await self._store_entry_list(basis.inline[before.entries_sha256], basis)
+            return before
+
+        earlier = await self._earlier_entries(subscription_id, basis, run)
+        known = {e.hash for entries in earlier.values() for e in entries}
+        # The audit after this backup diffs integrations the previous complete snapshot held;
+        # it gets their fresh configs from here. Keeping only those (not every config of a
+        # first backup) keeps memory flat.
+        audited_list = basis.audited_lists.get(subscription_id)
+        audited = {e.id for e in earlier.get(audited_list, ())} if audited_list else set()
         entries: list[IntegrationEntry] = []
         problems: list[str] = []
 
@@ -473,15 +544,11 @@ class BackupService:
                 return
             data = canonical_bytes(config)
             digest = content_hash(data)
-            if digest not in basis.known:
+            if digest not in known:
                 async with self._write_slots:
                     stored = await self._repository.put_object(data)
                 if stored.written:
-                    # The audit after this backup diffs integrations the previous complete
-                    # snapshot held; it gets their fresh configs from here. Keeping only those
-                    # (not every config of a first backup) keeps memory flat.
-                    audited = view.id in basis.audited_ids
-                    counters.add(digest, stored.stored_size, config if audited else None)
+                    run.add(digest, stored.stored_size, config if view.id in audited else None)
             entries.append(
                 IntegrationEntry(
                     id=view.id,
@@ -494,19 +561,48 @@ class BackupService:
             )
 
         await asyncio.gather(*(store(c) for c in listing.configs))
+        ordered = tuple(sorted(entries, key=lambda e: e.id))
+        digest = await self._store_entry_list(ordered, basis)
+        run.entries[digest] = ordered
+        done = {"entries_sha256": digest, "integration_count": len(ordered)}
         if problems:
-            return SubscriptionEntry(
+            return SubscriptionRecord(
                 **base,
+                **done,
                 status=SubscriptionStatus.FAILED,
                 reason=f"{len(problems)} integration(s) could not be read: {problems[0]}",
-                integrations=tuple(sorted(entries, key=lambda e: e.id)),
             )
-        return SubscriptionEntry(
-            **base,
-            status=SubscriptionStatus.COMPLETE,
-            integrations=tuple(sorted(entries, key=lambda e: e.id)),
-            listing_sha256=listing.body_sha256,
+        return SubscriptionRecord(
+            **base, **done, status=SubscriptionStatus.COMPLETE, listing_sha256=listing.body_sha256
         )
+
+    async def _earlier_entries(
+        self, subscription_id: str, basis: _Basis, run: _Run
+    ) -> dict[str, tuple[IntegrationEntry, ...]]:
+        """The entry lists the previous snapshots hold for a subscription, by hash.
+
+        A list that cannot be read is left out with a warning: its configs are then written
+        again (identical bytes are fine), which costs a little and loses nothing."""
+        found: dict[str, tuple[IntegrationEntry, ...]] = {}
+        for digest in basis.earlier_lists.get(subscription_id, ()):
+            if digest in basis.inline:
+                run.entries[digest] = basis.inline[digest]
+            elif digest not in run.entries:
+                try:
+                    run.entries[digest] = await self._repository.read_entry_list(digest)
+                except (NotFoundError, CorruptObjectError) as error:
+                    run.problems.append(f"{error}; its configs were stored again")
+                    continue
+            found[digest] = run.entries[digest]
+        return found
+
+    async def _store_entry_list(self, entries: tuple[IntegrationEntry, ...], basis: _Basis) -> str:
+        """Store an entry list unless a previous record names it already; returns its hash."""
+        data = entry_list_bytes(entries)
+        digest = content_hash(data)
+        if digest not in basis.stored_lists:
+            await self._repository.put_entry_list(data)
+        return digest
 
 
 async def _nothing_more(_result: BackupResult) -> None:
@@ -522,11 +618,15 @@ def _settle(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-class _Counters:
+class _Run:
+    """What one run gathers while its subscriptions are backed up side by side."""
+
     def __init__(self) -> None:
         self.objects = 0
         self.bytes = 0
         self.documents: dict[str, Any] = {}  # the configs the audit will need, by hash
+        self.entries: dict[str, tuple[IntegrationEntry, ...]] = {}  # entry lists, by hash
+        self.problems: list[str] = []  # for the snapshot's warnings
 
     def add(self, digest: str, size: int, document_for_audit: Any | None) -> None:
         self.objects += 1

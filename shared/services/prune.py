@@ -7,8 +7,8 @@ holds). This module does the I/O around it, in an order that is safe to interrup
 1. take the prune lock, and stop, deleting nothing, while a backup (or another prune) holds a
    fresh lock (``shared.services.locks``): a running backup references objects before its
    manifest exists;
-2. read every manifest; one that does not parse is kept, and blocks object deletion (its
-   references are unknown);
+2. read every manifest (format 3 records, or whole format 1/2 manifests); one that does not
+   parse is kept, and blocks object deletion (its references are unknown);
 3. find the **mass-change holds**: subscriptions that a snapshot flagged in
    ``mass_change_subscriptions`` and that nobody acknowledged yet (``state/acks/<id>.json``,
    written once by ``acknowledge``). Every snapshot holding a complete copy of a held
@@ -16,7 +16,12 @@ holds). This module does the I/O around it, in an order that is safe to interrup
 4. record every snapshot to forget in the **forget log** (``state/forgotten/<id>.json``,
    write-once) *before* deleting its manifest, so ``verify`` can tell a pruned snapshot from a
    removed one; then delete the manifests and their audits;
-5. list the manifests still stored and delete every object none of them references.
+5. list the manifests still stored and delete every entry list none of them names and every
+   object none of them references. The objects a record references are the hashes in the entry
+   lists it names (each distinct list read once); a legacy manifest holds its entries inline.
+   Entry lists are collected exactly like objects, in the same step and under the same rules:
+   when a manifest does not parse, or a named entry list is missing or damaged (the objects it
+   references are unknown), neither objects nor entry lists are deleted.
 
 A delete the store refuses while it is otherwise reachable (an immutability (WORM) policy, a
 legal hold, a lease) is not an error: the item is kept, listed under ``refused``, and tried
@@ -34,20 +39,29 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from shared.core.canonical import content_hash
-from shared.core.manifest import SnapshotManifest, SnapshotStatus
+from shared.core.manifest import (
+    AnyManifest,
+    IntegrationEntry,
+    ManifestRecord,
+    SnapshotStatus,
+    parse_manifest,
+)
 from shared.core.retention import (
     KeptSnapshot,
     RetentionPolicy,
     plan_retention,
-    unreferenced_objects,
+    unreferenced,
 )
 from shared.errors import (
+    CorruptObjectError,
+    InvalidNameError,
     NotFoundError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -56,7 +70,7 @@ from shared.errors import (
 )
 from shared.services import locks
 from shared.services.locks import MaintenanceError, RepositoryLock
-from shared.store.repository import SnapshotRepository
+from shared.store.repository import SnapshotRepository, entry_list_name, object_name
 from shared.telemetry import log_event
 
 log = logging.getLogger("cxbackup.prune")
@@ -72,6 +86,8 @@ MAX_BY_LENGTH = 200
 MAX_NOTE_LENGTH = 2000
 
 REASON_UNREADABLE = "manifest does not parse: kept, and no object is deleted; run `cxbackup verify`"
+# How many unreadable entry lists ``objects_skipped`` names; ``unreadable_entry_lists`` has all.
+MAX_NAMED_LISTS = 5
 
 
 class _Frozen(BaseModel):
@@ -152,17 +168,23 @@ class PruneReport(_Frozen):
     forget: tuple[str, ...]
     held: tuple[HeldSubscription, ...] = ()
     unreadable: tuple[str, ...] = ()  # manifests that do not parse (kept)
+    # Entry lists a stored manifest names that are missing or damaged: what they reference is
+    # unknown, so no object (and no entry list) was deleted.
+    unreadable_entry_lists: tuple[str, ...] = ()
     manifests_deleted: tuple[str, ...] = ()
     objects_examined: int = 0
     objects_unreferenced: int = 0  # what object deletion would remove (dry run) or tried to
     objects_deleted: int = 0
+    entry_lists_examined: int = 0
+    entry_lists_unreferenced: int = 0  # as objects_unreferenced, for entry lists
+    entry_lists_deleted: int = 0
     refused: tuple[RefusedDelete, ...] = ()  # kept by the store; the next prune tries again
     running: tuple[RepositoryLock, ...] = ()  # locks of other runs still working
     # Locks of runs that finished (the lock could not be removed) or went stale: ignored, and
     # removed by a real run where the store allows.
     ignored_locks: tuple[RepositoryLock, ...] = ()
     stopped: str | None = None  # why nothing at all was forgotten or deleted
-    objects_skipped: str | None = None  # why no object was deleted
+    objects_skipped: str | None = None  # why no object (and no entry list) was deleted
     warnings: tuple[str, ...] = ()
 
     @property
@@ -196,18 +218,19 @@ class InvalidAcknowledgement(AcknowledgementRefused):
 
 async def _read_manifests(
     repository: SnapshotRepository, snapshot_ids: Sequence[str]
-) -> dict[str, tuple[bytes, SnapshotManifest | None]]:
-    """Stored bytes and parsed manifest (None: does not parse) of each id still stored."""
+) -> dict[str, tuple[bytes, AnyManifest | None]]:
+    """Stored bytes and parsed manifest (None: does not parse, or describes another snapshot)
+    of each id still stored. Records are not assembled: retention needs only their headers."""
     slots = asyncio.Semaphore(READ_CONCURRENCY)
 
-    async def one(sid: str) -> tuple[str, bytes | None, SnapshotManifest | None]:
+    async def one(sid: str) -> tuple[str, bytes | None, AnyManifest | None]:
         async with slots:
             try:
                 data = await repository.read_manifest_bytes(sid)
             except NotFoundError:
                 return sid, None, None
         try:
-            manifest = SnapshotManifest.model_validate_json(data)
+            manifest = parse_manifest(data)
         except ValueError:
             return sid, data, None
         return sid, data, manifest if manifest.snapshot_id == sid else None
@@ -216,7 +239,81 @@ async def _read_manifests(
     return {sid: (data, manifest) for sid, data, manifest in found if data is not None}
 
 
-def _holds(manifests: Sequence[SnapshotManifest], acknowledged: set[str]) -> dict[str, list[str]]:
+# Entry lists read so far, by hash; filled in as prune reads them (each list once per run).
+_ListsRead = dict[str, tuple[IntegrationEntry, ...]]
+
+
+@dataclass(frozen=True)
+class _UnreadableList:
+    problem: str  # "missing", "damaged", "not a content hash"
+    named_by: tuple[str, ...]  # the snapshots that name it
+
+
+@dataclass(frozen=True)
+class _References:
+    """What a set of manifests references, as far as their entry lists could be read."""
+
+    entry_lists: frozenset[str]  # the entry lists the records name
+    objects: frozenset[str]  # the objects in those lists, and in legacy manifests' entries
+    # Named lists that cannot be read, by hash: while any is here, ``objects`` is incomplete.
+    unreadable: dict[str, _UnreadableList] = field(default_factory=dict)
+
+
+async def _references(
+    repository: SnapshotRepository, manifests: Sequence[AnyManifest], read: _ListsRead
+) -> _References:
+    """The entry lists and objects ``manifests`` reference. Each distinct list is read once:
+    ``read`` holds lists read before (and gains the ones read here), so the second pass over
+    the manifests still stored reads only lists the first did not."""
+    naming: dict[str, list[str]] = {}
+    objects: set[str] = set()
+    for manifest in manifests:
+        if isinstance(manifest, ManifestRecord):
+            for subscription in manifest.subscriptions:
+                naming.setdefault(subscription.entries_sha256, []).append(manifest.snapshot_id)
+        else:  # formats 1 and 2 hold their entries inline and name no entry list
+            objects |= manifest.referenced_hashes()
+    slots = asyncio.Semaphore(READ_CONCURRENCY)
+
+    async def one(digest: str) -> tuple[str, str | None]:
+        async with slots:
+            try:
+                read[digest] = await repository.read_entry_list(digest)
+            except NotFoundError:
+                return digest, "missing"
+            except CorruptObjectError:
+                return digest, "damaged"
+            except InvalidNameError:  # an edited record can name anything
+                return digest, "not a content hash"
+        return digest, None
+
+    outcomes = await asyncio.gather(*(one(d) for d in sorted(set(naming) - set(read))))
+    unreadable = {
+        digest: _UnreadableList(problem, tuple(sorted(set(naming[digest]))))
+        for digest, problem in outcomes
+        if problem is not None
+    }
+    for digest in naming:
+        if digest in read:
+            objects.update(entry.hash for entry in read[digest])
+    return _References(frozenset(naming), frozenset(objects), unreadable)
+
+
+def _unreadable_lists_reason(unreadable: dict[str, _UnreadableList]) -> str:
+    """Why no object was deleted, naming (the first few of) the unreadable entry lists."""
+    named = [
+        f"{digest[:64]} ({found.problem}, named by {', '.join(found.named_by)})"
+        for digest, found in sorted(unreadable.items())
+    ]
+    more = len(named) - MAX_NAMED_LISTS
+    listed = "; ".join(named[:MAX_NAMED_LISTS]) + (f"; and {more} more" if more > 0 else "")
+    return (
+        f"entry list(s) {listed} cannot be read, so the objects they reference are unknown: no "
+        "object or entry list was deleted. Run `cxbackup verify --all`"
+    )
+
+
+def _holds(manifests: Sequence[AnyManifest], acknowledged: set[str]) -> dict[str, list[str]]:
     """Subscription → the unacknowledged snapshots that flagged a mass change in it."""
     held: dict[str, list[str]] = {}
     for manifest in sorted(manifests, key=lambda m: m.snapshot_id):
@@ -268,6 +365,16 @@ async def _delete(
     return "deleted"
 
 
+def _deletion(
+    name: str,
+    delete: Callable[[str], Awaitable[None]],
+    exists: Callable[[str], Awaitable[bool]],
+    digest: str,
+) -> tuple[str, Callable[[], Awaitable[_Outcome]]]:
+    """One content-addressed blob's delete, as ``_delete_all`` takes it."""
+    return name, lambda: _delete(name, lambda: delete(digest), lambda: exists(digest))
+
+
 async def _delete_all(
     items: Sequence[tuple[str, Callable[[], Awaitable[_Outcome]]]],
 ) -> list[tuple[str, _Outcome]]:
@@ -289,7 +396,7 @@ async def _delete_all(
 async def _forget(
     repository: SnapshotRepository,
     forget: Sequence[str],
-    stored: dict[str, tuple[bytes, SnapshotManifest | None]],
+    stored: dict[str, tuple[bytes, AnyManifest | None]],
     *,
     prune_id: str,
     now: datetime,
@@ -384,12 +491,13 @@ async def prune(
     log_event(
         log,
         logging.INFO,
-        "prune %s%s: kept %d, forgot %d snapshot(s), deleted %d object(s)%s",
+        "prune %s%s: kept %d, forgot %d snapshot(s), deleted %d object(s), %d entry list(s)%s",
         prune_id,
         " (dry run)" if dry_run else "",
         len(report.keep),
         len(report.forget) if dry_run else len(report.manifests_deleted),
         report.objects_deleted,
+        report.entry_lists_deleted,
         f"; {report.stopped or report.objects_skipped}"
         if report.stopped or report.objects_skipped
         else "",
@@ -399,6 +507,7 @@ async def prune(
         kept=len(report.keep),
         forgotten=len(report.manifests_deleted),
         objects_deleted=report.objects_deleted,
+        entry_lists_deleted=report.entry_lists_deleted,
         refused=len(report.refused),
         stopped=report.stopped is not None,
     )
@@ -431,15 +540,29 @@ async def _run(
         key=lambda k: k.snapshot_id,
         reverse=True,
     )
+    # Listed before the manifests are listed again (step 5): an item written after this is
+    # never a candidate, whatever names it.
     object_hashes = await repository.list_object_hashes()
-    kept_manifests = [m for m in parsed if decision.is_kept(m.snapshot_id)]
-    unreferenced = unreferenced_objects(kept_manifests, object_hashes)
-    objects_skipped = (
-        f"manifest(s) {', '.join(unreadable)} do not parse, so what they reference is "
-        "unknown: no object was deleted. Run `cxbackup verify --all`"
-        if unreadable
-        else None
-    )
+    list_hashes = await repository.list_entry_list_hashes()
+    lists_read: _ListsRead = {}
+    objects_skipped: str | None = None
+    unreadable_lists: tuple[str, ...] = ()
+    if unreadable:
+        objects_skipped = (
+            f"manifest(s) {', '.join(unreadable)} do not parse, so what they reference is "
+            "unknown: no object or entry list was deleted. Run `cxbackup verify --all`"
+        )
+        objects_unreferenced = lists_unreferenced = 0
+    else:
+        kept_manifests = [m for m in parsed if decision.is_kept(m.snapshot_id)]
+        kept = await _references(repository, kept_manifests, lists_read)
+        if kept.unreadable:
+            objects_skipped = _unreadable_lists_reason(kept.unreadable)
+            unreadable_lists = tuple(sorted(kept.unreadable))
+            objects_unreferenced = lists_unreferenced = 0
+        else:
+            objects_unreferenced = len(unreferenced(object_hashes, kept.objects))
+            lists_unreferenced = len(unreferenced(list_hashes, kept.entry_lists))
     report = PruneReport(
         prune_id=prune_id,
         dry_run=dry_run,
@@ -453,8 +576,11 @@ async def _run(
             for sub, ids in sorted(holds.items())
         ),
         unreadable=unreadable,
+        unreadable_entry_lists=unreadable_lists,
         objects_examined=len(object_hashes),
-        objects_unreferenced=0 if unreadable else len(unreferenced),
+        objects_unreferenced=objects_unreferenced,
+        entry_lists_examined=len(list_hashes),
+        entry_lists_unreferenced=lists_unreferenced,
         running=fresh,
         ignored_locks=ignored,
         objects_skipped=objects_skipped,
@@ -474,6 +600,7 @@ async def _run(
         return report.model_copy(
             update={
                 "objects_unreferenced": 0,
+                "entry_lists_unreferenced": 0,
                 "stopped": (
                     f"another run is working on the repository: {names}. Nothing was forgotten "
                     "or deleted; the next prune (after the next scheduled backup, or run "
@@ -490,43 +617,74 @@ async def _run(
     report = report.model_copy(
         update={"manifests_deleted": tuple(deleted_manifests), "refused": tuple(refused)}
     )
-    if unreadable:
+    if objects_skipped:
         return report
+    return await _collect_garbage(
+        repository, report, stored, object_hashes, list_hashes, lists_read
+    )
 
-    # Referenced = by every manifest stored *now* (kept ones, forgotten ones whose delete was
-    # refused, and any that appeared since the listing).
+
+async def _collect_garbage(
+    repository: SnapshotRepository,
+    report: PruneReport,
+    stored: dict[str, tuple[bytes, AnyManifest | None]],
+    object_hashes: Sequence[str],
+    list_hashes: Sequence[str],
+    lists_read: _ListsRead,
+) -> PruneReport:
+    """Step 5: delete the entry lists and objects no manifest stored *now* references (kept
+    ones, forgotten ones whose delete was refused, and any that appeared since the listing)."""
+    skipped = {"objects_unreferenced": 0, "entry_lists_unreferenced": 0}
     current = await repository.list_snapshot_ids()
     new_ids = [sid for sid in current if sid not in stored]
     newly = await _read_manifests(repository, new_ids)
     if any(m is None for _, m in newly.values()):
         return report.model_copy(
             update={
-                "objects_unreferenced": 0,
+                **skipped,
                 "objects_skipped": "a manifest written during the prune does not parse: "
-                "no object was deleted; run `cxbackup verify --all`",
+                "no object or entry list was deleted; run `cxbackup verify --all`",
             }
         )
     by_id = {sid: m for sid, (_, m) in stored.items()} | {sid: m for sid, (_, m) in newly.items()}
-    still_stored = [by_id[sid] for sid in current if by_id.get(sid) is not None]
-    to_delete = sorted(unreferenced_objects(still_stored, object_hashes))
-
+    still_stored = [m for sid in current if (m := by_id.get(sid)) is not None]
+    references = await _references(repository, still_stored, lists_read)
+    if references.unreadable:
+        return report.model_copy(
+            update={
+                **skipped,
+                "unreadable_entry_lists": tuple(sorted(references.unreadable)),
+                "objects_skipped": _unreadable_lists_reason(references.unreadable),
+            }
+        )
+    objects = sorted(unreferenced(object_hashes, references.objects))
+    lists = sorted(unreferenced(list_hashes, references.entry_lists))
+    # One batch: the lists go in the same step as the objects, and a run cut short leaves only
+    # garbage the next prune finds again.
     results = await _delete_all(
         [
-            (
-                digest,
-                lambda digest=digest: _delete(
-                    f"objects/{digest[:2]}/{digest}.json",
-                    lambda: repository.delete_object(digest),
-                    lambda: repository.object_exists(digest),
-                ),
-            )
-            for digest in to_delete
+            *(
+                _deletion(object_name(d), repository.delete_object, repository.object_exists, d)
+                for d in objects
+            ),
+            *(
+                _deletion(
+                    entry_list_name(d),
+                    repository.delete_entry_list,
+                    repository.entry_list_exists,
+                    d,
+                )
+                for d in lists
+            ),
         ]
     )
+    object_results, list_results = results[: len(objects)], results[len(objects) :]
     return report.model_copy(
         update={
-            "objects_unreferenced": len(to_delete),
-            "objects_deleted": sum(1 for _, outcome in results if outcome == "deleted"),
+            "objects_unreferenced": len(objects),
+            "objects_deleted": sum(1 for _, outcome in object_results if outcome == "deleted"),
+            "entry_lists_unreferenced": len(lists),
+            "entry_lists_deleted": sum(1 for _, outcome in list_results if outcome == "deleted"),
             "refused": report.refused
             + tuple(outcome for _, outcome in results if isinstance(outcome, RefusedDelete)),
         }
@@ -560,7 +718,8 @@ async def acknowledge(
     if text is not None and len(text) > MAX_NOTE_LENGTH:
         raise InvalidAcknowledgement(f"the note must be at most {MAX_NOTE_LENGTH} characters")
     snapshot_id = await repository.resolve_snapshot_id(snapshot_reference)
-    manifest = await repository.read_manifest(snapshot_id)
+    # The record is enough (the flags are in the header), and needs no entry list to be readable.
+    manifest = (await repository.read_record(snapshot_id)).record
     if not manifest.mass_change_subscriptions:
         raise NothingToAcknowledge(
             f"snapshot {snapshot_id} flagged no mass change, so there is nothing to "

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.core.manifest import IntegrationEntry, SnapshotManifest, SubscriptionEntry
+from shared.core.manifest import (
+    IntegrationEntry,
+    ManifestRecord,
+    SnapshotManifest,
+    SubscriptionEntry,
+)
 from shared.errors import NotFoundError
 from shared.store.repository import SnapshotRepository
 
@@ -13,7 +18,7 @@ MAX_PAGE_SIZE = 200
 
 @dataclass(frozen=True)
 class SnapshotPage:
-    items: tuple[SnapshotManifest, ...]
+    items: tuple[ManifestRecord, ...]  # records: listing reads no entry list
     total: int
     next_cursor: str | None  # pass as ``before`` to get the next (older) page
 
@@ -36,7 +41,7 @@ async def list_snapshots(
     if before is not None:
         ids = [i for i in ids if i < before]
     page_ids = ids[:limit]
-    items = tuple([await repository.read_manifest(i) for i in page_ids])
+    items = tuple([(await repository.read_record(i)).record for i in page_ids])
     next_cursor = page_ids[-1] if len(ids) > limit else None
     return SnapshotPage(items, len(ids), next_cursor)
 

@@ -1,27 +1,33 @@
 """Integrity: re-read what snapshots reference and prove it is still there and still right.
 
-``verify_snapshot`` checks one snapshot: every object its manifest references is read back
-(concurrently), its bytes must hash to the address the manifest records, parse as JSON, be a
-JSON object, carry the integration id the manifest entry names, and have the recorded size.
-Each object is read once however many integrations share it.
+``verify_snapshot`` checks one snapshot: every entry list its manifest record names is read
+back (it must be there, hash to its address, and hold as many entries as the record counts),
+then every object the entries reference is read back (concurrently): its bytes must hash to the
+address the manifest records, parse as JSON, be a JSON object, carry the integration id the
+entry names, and have the recorded size. Each list and object is read once however many
+subscriptions or integrations share it. A manifest stored before records (formats 1 and 2)
+holds its entries inline and is checked the same way from there.
 
 ``verify_repository`` does that for every snapshot (or the ones named), reading each distinct
-object once across all of them, and walks the manifest chain (``shared.core.chain``) over the
-stored manifest bytes and prune's forget log, so a removed or edited manifest shows. It also
-reports an audit whose snapshot is gone without a forget-log entry: audits are written after
-their manifest, so that is a manifest removed by something other than prune, and catches the
-removal of the newest manifest, which no later manifest names yet.
+entry list and object once across all of them, and walks the manifest chain
+(``shared.core.chain``) over the stored manifest bytes and prune's forget log, so a removed or
+edited manifest shows. It also reports an audit whose snapshot is gone without a forget-log
+entry: audits are written after their manifest, so that is a manifest removed by something
+other than prune, and catches the removal of the newest manifest, which no later manifest names
+yet.
 
 Problems are data, not exceptions: a missing object is a finding, reported with the hash and
-the integrations that need it. Exceptions mean verification itself could not run (the store is
-unreachable: ``StoreUnavailableError``; the snapshot named does not exist: ``NotFoundError``).
+the integrations that need it; a missing or damaged entry list is a ``manifest_problem`` naming
+the subscription and the list (the objects in the lists that can be read are still checked).
+Exceptions mean verification itself could not run (the store is unreachable:
+``StoreUnavailableError``; the snapshot named does not exist: ``NotFoundError``).
 No finding ever quotes stored content, which may hold anything after tampering.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,8 +35,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from shared.core.canonical import parse_json
 from shared.core.chain import ChainReport, verify_chain
-from shared.core.manifest import SnapshotManifest, is_snapshot_id
-from shared.errors import CorruptObjectError, NotFoundError
+from shared.core.manifest import (
+    AnyManifest,
+    IntegrationEntry,
+    ManifestRecord,
+    SnapshotManifest,
+    assemble,
+    is_snapshot_id,
+    parse_manifest,
+)
+from shared.errors import CorruptObjectError, InvalidNameError, NotFoundError
 from shared.store.repository import SnapshotRepository
 
 VERIFICATION_FORMAT_VERSION = 1
@@ -58,7 +72,8 @@ class SnapshotVerification(_Frozen):
     objects_checked: int  # distinct objects read back for this snapshot
     missing: tuple[ObjectProblem, ...] = ()
     corrupt: tuple[ObjectProblem, ...] = ()
-    manifest_problem: str | None = None  # the manifest itself cannot be read
+    # The manifest itself, or one of the entry lists it names, cannot be read or is wrong.
+    manifest_problem: str | None = None
     ok: bool
 
     @model_validator(mode="after")
@@ -146,8 +161,10 @@ def _judge(
     manifest: SnapshotManifest,
     reads: dict[str, _Read],
     integration_ids: frozenset[str] | None,
+    manifest_problem: str | None = None,
 ) -> SnapshotVerification:
-    """Hold the manifest's entries against what reading their objects found."""
+    """Hold the manifest's entries against what reading their objects found (and report
+    ``manifest_problem``, what is wrong with its entry lists, beside them)."""
     by_hash: dict[str, list[tuple[str, int]]] = {}
     for subscription in manifest.subscriptions:
         for entry in subscription.integrations:
@@ -189,8 +206,76 @@ def _judge(
         objects_checked=len(by_hash),
         missing=tuple(missing),
         corrupt=tuple(corrupt),
-        ok=not (missing or corrupt),
+        manifest_problem=manifest_problem,
+        ok=not (missing or corrupt or manifest_problem),
     )
+
+
+# -- reading entry lists -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ListRead:
+    """What reading one entry list found: its entries, or why they cannot be had."""
+
+    entries: tuple[IntegrationEntry, ...] = ()
+    problem: str | None = None
+
+
+async def _read_lists(
+    repository: SnapshotRepository, manifests: Iterable[AnyManifest]
+) -> dict[str, _ListRead]:
+    """Read each entry list the records among ``manifests`` name, once, at most
+    ``READ_CONCURRENCY`` at a time. Legacy manifests name none."""
+    digests = sorted(
+        {
+            subscription.entries_sha256
+            for manifest in manifests
+            if isinstance(manifest, ManifestRecord)
+            for subscription in manifest.subscriptions
+        }
+    )
+    slots = asyncio.Semaphore(READ_CONCURRENCY)
+
+    async def one(digest: str) -> _ListRead:
+        async with slots:
+            try:
+                return _ListRead(await repository.read_entry_list(digest))
+            except NotFoundError:
+                return _ListRead(problem="is missing from the store")
+            except CorruptObjectError:
+                # Damaged gzip, bytes that do not hash to the address, or not an entry list:
+                # the entries are unknown either way, and the bytes are never quoted.
+                return _ListRead(problem="does not match its hash or is not an entry list")
+            except InvalidNameError:  # an edited record can name anything
+                return _ListRead(problem="is not a sha256 content hash")
+
+    results = await asyncio.gather(*(one(d) for d in digests))
+    return dict(zip(digests, results, strict=True))
+
+
+def _whole(
+    manifest: AnyManifest, lists: Mapping[str, _ListRead]
+) -> tuple[SnapshotManifest, str | None]:
+    """The whole manifest, as far as its entry lists could be read (an unreadable list stands
+    in as empty), and what is wrong with them: one line per subscription, or None."""
+    if isinstance(manifest, SnapshotManifest):
+        return manifest, None
+    problems: list[str] = []
+    for subscription in manifest.subscriptions:
+        digest = subscription.entries_sha256
+        read = lists[digest]
+        # [:64]: a hash is 64 digits; what an edited record names instead is not echoed in full.
+        where = f"subscription {subscription.subscription_id}: entry list {digest[:64]}"
+        if read.problem is not None:
+            problems.append(f"{where} {read.problem}; its integrations are unknown")
+        elif len(read.entries) != subscription.integration_count:
+            problems.append(
+                f"{where} holds {len(read.entries)} integration(s), but the manifest records "
+                f"{subscription.integration_count}"
+            )
+    whole = assemble(manifest, {digest: read.entries for digest, read in lists.items()})
+    return whole, "; ".join(problems) or None
 
 
 def _unreadable_manifest(snapshot_id: str, error: ValueError) -> SnapshotVerification:
@@ -234,22 +319,26 @@ async def verify_snapshot(
     """Read back every object snapshot ``snapshot_id`` references (or only those of
     ``integration_ids``) and report what is missing or corrupt.
 
-    A manifest that does not parse is reported (``manifest_problem``), not raised. Raises
+    A manifest that does not parse, or an entry list that is missing, damaged or holds another
+    number of entries than the record says, is reported (``manifest_problem``), not raised. Raises
     ``NotFoundError`` when the snapshot does not exist and ``StoreUnavailableError`` when the
     store cannot be read.
     """
     data = await repository.read_manifest_bytes(snapshot_id)
     try:
-        manifest = SnapshotManifest.model_validate_json(data)
+        parsed = parse_manifest(data)
     except ValueError as error:
         return _unreadable_manifest(snapshot_id, error)
-    if manifest.snapshot_id != snapshot_id:
+    if parsed.snapshot_id != snapshot_id:
         return SnapshotVerification(
             snapshot_id=snapshot_id,
             objects_checked=0,
             manifest_problem=f"the manifest stored as {snapshot_id} describes another snapshot",
             ok=False,
         )
+    # Every list is read even when only some integrations are asked for: which list holds
+    # them is only known from the lists, and one that is gone may be the one.
+    manifest, list_problem = _whole(parsed, await _read_lists(repository, [parsed]))
     wanted = {
         entry.hash
         for subscription in manifest.subscriptions
@@ -257,7 +346,7 @@ async def verify_snapshot(
         if integration_ids is None or entry.id in integration_ids
     }
     reads = await _read_all(repository, wanted)
-    return _judge(manifest, reads, integration_ids)
+    return _judge(manifest, reads, integration_ids, list_problem)
 
 
 async def forgotten_ids(repository: SnapshotRepository) -> frozenset[str]:
@@ -270,8 +359,8 @@ async def verify_repository(
 ) -> VerificationReport:
     """Verify the snapshots named (default: all of them) and the whole manifest chain.
 
-    Each distinct object is read once, however many snapshots reference it. Raises
-    ``NotFoundError`` for a named snapshot that does not exist.
+    Each distinct entry list and object is read once, however many snapshots reference it.
+    Raises ``NotFoundError`` for a named snapshot that does not exist.
     """
     manifest_bytes = await _read_manifests(repository, await repository.list_snapshot_ids())
     stored_ids = sorted(manifest_bytes)
@@ -286,11 +375,11 @@ async def verify_repository(
             if sid not in manifest_bytes:
                 manifest_bytes[sid] = await repository.read_manifest_bytes(sid)  # NotFoundError
 
-    parsed: dict[str, SnapshotManifest] = {}
+    parsed: dict[str, AnyManifest] = {}
     verdicts: dict[str, SnapshotVerification] = {}
     for sid in checked_ids:
         try:
-            manifest = SnapshotManifest.model_validate_json(manifest_bytes[sid])
+            manifest = parse_manifest(manifest_bytes[sid])
         except ValueError as error:
             verdicts[sid] = _unreadable_manifest(sid, error)
             continue
@@ -304,9 +393,13 @@ async def verify_repository(
             continue
         parsed[sid] = manifest
 
-    reads = await _read_all(repository, (h for m in parsed.values() for h in m.referenced_hashes()))
-    for sid, manifest in parsed.items():
-        verdicts[sid] = _judge(manifest, reads, None)
+    lists = await _read_lists(repository, parsed.values())
+    wholes = {sid: _whole(manifest, lists) for sid, manifest in parsed.items()}
+    reads = await _read_all(
+        repository, (h for whole, _ in wholes.values() for h in whole.referenced_hashes())
+    )
+    for sid, (whole, list_problem) in wholes.items():
+        verdicts[sid] = _judge(whole, reads, None, list_problem)
     snapshots = tuple(verdicts[sid] for sid in checked_ids)
 
     stored = set(stored_ids)

@@ -3,7 +3,10 @@
 ::
 
     objects/<sha256[:2]>/<sha256>.json   one integration config, canonical JSON; write-once
-    snapshots/<snapshot-id>.json         a manifest; write-once, written after all its objects
+    entries/<sha256[:2]>/<sha256>.json   one subscription's integration entries (an entry list);
+                                         write-once, shared by every snapshot that names it
+    snapshots/<snapshot-id>.json         a manifest record; write-once, written after all the
+                                         entry lists and objects it names
     audits/<snapshot-id>.json            the audit of that snapshot against the previous complete one
     plans/<plan-id>.json                 stored restore plans
     restores/<run-id>.json               restore reports
@@ -19,20 +22,29 @@ services can keep many writes in flight (the default executor has only a handful
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from shared.core.canonical import JsonValue, canonical_bytes, content_hash, parse_json
 from shared.core.manifest import (
+    EntriesByHash,
+    EntryList,
+    IntegrationEntry,
+    ManifestRecord,
     SnapshotManifest,
     SnapshotStatus,
+    as_record,
+    assemble,
     is_snapshot_id,
-    manifest_bytes,
+    parse_manifest,
+    record_bytes,
+    record_of,
 )
 from shared.errors import (
     CorruptObjectError,
@@ -53,12 +65,21 @@ _DOCUMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 SNAPSHOTS = "snapshots/"
 OBJECTS = "objects/"
+ENTRIES = "entries/"
+
+
+def _addressed_name(prefix: str, digest: str) -> str:
+    if not _HASH.fullmatch(digest):
+        raise InvalidNameError(f"{digest[:80]!r} is not a sha256 content hash")
+    return f"{prefix}{digest[:2]}/{digest}.json"
 
 
 def object_name(digest: str) -> str:
-    if not _HASH.fullmatch(digest):
-        raise InvalidNameError(f"{digest[:80]!r} is not a sha256 content hash")
-    return f"objects/{digest[:2]}/{digest}.json"
+    return _addressed_name(OBJECTS, digest)
+
+
+def entry_list_name(digest: str) -> str:
+    return _addressed_name(ENTRIES, digest)
 
 
 def snapshot_name(snapshot_id: str) -> str:
@@ -73,6 +94,17 @@ def document_name(kind: str, document_id: str) -> str:
     if not _DOCUMENT_ID.fullmatch(document_id) or ".." in document_id:
         raise InvalidNameError(f"{document_id[:80]!r} is not a valid {kind} id")
     return f"{kind}/{document_id}.json"
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A stored manifest as its record: what a backup builds on without reading any entries."""
+
+    record: ManifestRecord
+    manifest_hash: str  # sha256 of the stored canonical bytes: what the chain records
+    # Entry lists a format 1 or 2 manifest held inline, by hash: they are not stored as blobs
+    # of their own, so whoever names them in a new record must write them first.
+    inline: EntriesByHash = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -163,15 +195,73 @@ class SnapshotRepository:
     async def delete_object(self, digest: str) -> None:
         await self._run(self.backend.delete, object_name(digest))
 
+    # -- entry lists ---------------------------------------------------------------------------
+
+    async def put_entry_list(self, data: bytes) -> str:
+        """Store an entry list's canonical bytes under their hash (already there is fine)."""
+        digest = content_hash(data)
+        with contextlib.suppress(ObjectExistsError):
+            await self._create_encoded(entry_list_name(digest), data)
+        return digest
+
+    async def read_entry_list(self, digest: str) -> tuple[IntegrationEntry, ...]:
+        """The entries stored under ``digest``, checked against the hash."""
+        name = entry_list_name(digest)
+        what = f"entry list {digest} in {self.description}"
+        try:
+            data = await self._run(self._read_decoded, name)
+        except ObjectNotFoundError:
+            raise NotFoundError(
+                f"{what} is missing; run `cxbackup verify --all` and restore from another snapshot"
+            ) from None
+        except codec.UndecodableError:
+            raise CorruptObjectError(
+                f"{what} is a damaged gzip stream; run `cxbackup verify`"
+            ) from None
+        if content_hash(data) != digest:
+            raise CorruptObjectError(f"{what} does not match its hash; run `cxbackup verify`")
+        try:
+            return EntryList.model_validate_json(data).integrations
+        except ValidationError:
+            raise CorruptObjectError(f"{what} is not a valid entry list") from None
+
+    async def read_entry_lists(
+        self, digests: Iterable[str], known: EntriesByHash | None = None
+    ) -> dict[str, tuple[IntegrationEntry, ...]]:
+        """The entries of each of ``digests``: from ``known`` where given, else the store."""
+        known = known or {}
+        wanted = sorted(set(digests))
+        missing = [d for d in wanted if d not in known]
+        loaded = await asyncio.gather(*(self.read_entry_list(d) for d in missing))
+        found = dict(zip(missing, loaded, strict=True))
+        found.update((d, known[d]) for d in wanted if d in known)
+        return found
+
+    async def list_entry_list_hashes(self) -> list[str]:
+        names = await self._run(lambda: list(self.backend.list(ENTRIES)))
+        return [n.rsplit("/", 1)[-1].removesuffix(".json") for n in names]
+
+    async def entry_list_exists(self, digest: str) -> bool:
+        return await self._run(self.backend.exists, entry_list_name(digest))
+
+    async def delete_entry_list(self, digest: str) -> None:
+        await self._run(self.backend.delete, entry_list_name(digest))
+
     # -- manifests -----------------------------------------------------------------------------
 
-    async def put_manifest(self, manifest: SnapshotManifest) -> bytes:
-        """Write a manifest once; ``ObjectExistsError`` if the id is taken.
-
-        Returns its canonical bytes (what its chain hash is over)."""
-        data = manifest_bytes(manifest)
-        await self._create_encoded(snapshot_name(manifest.snapshot_id), data, codec.FAST_LEVEL)
+    async def put_record(self, record: ManifestRecord) -> bytes:
+        """Write a manifest record once; ``ObjectExistsError`` if the id is taken. The entry
+        lists it names must be stored already. Returns its canonical bytes (what the chain
+        hashes)."""
+        data = record_bytes(record)
+        await self._create_encoded(snapshot_name(record.snapshot_id), data)
         return data
+
+    async def put_manifest(self, manifest: SnapshotManifest) -> bytes:
+        """Write a whole manifest: its entry lists, then its record (see ``put_record``)."""
+        record, lists = record_of(manifest)
+        await asyncio.gather(*(self.put_entry_list(data) for data in lists.values()))
+        return await self.put_record(record)
 
     async def list_snapshot_ids(self) -> list[str]:
         """Every snapshot id, oldest first (ids sort in time order)."""
@@ -195,10 +285,31 @@ class SnapshotRepository:
                 "stream; run `cxbackup verify --all`"
             ) from None
 
-    async def read_manifest(self, snapshot_id: str) -> SnapshotManifest:
+    async def read_record(self, snapshot_id: str) -> StoredRecord:
+        """The stored manifest as a record, without reading its entry lists (see ``StoredRecord``
+        for manifests stored before records)."""
         data = await self.read_manifest_bytes(snapshot_id)
+        parsed = self._parse(snapshot_id, data)
+        record, inline = as_record(parsed)
+        return StoredRecord(record, content_hash(data), inline)
+
+    async def read_manifest(self, snapshot_id: str) -> SnapshotManifest:
+        """The whole manifest: the record with every entry list it names read in."""
+        data = await self.read_manifest_bytes(snapshot_id)
+        return await self.whole_manifest(snapshot_id, self._parse(snapshot_id, data))
+
+    async def whole_manifest(
+        self, snapshot_id: str, parsed: ManifestRecord | SnapshotManifest
+    ) -> SnapshotManifest:
+        """``parsed`` (see ``parse_manifest``) with its entries: a record's lists are read."""
+        if isinstance(parsed, SnapshotManifest):
+            return parsed
+        lists = await self.read_entry_lists(s.entries_sha256 for s in parsed.subscriptions)
+        return assemble(parsed, lists)
+
+    def _parse(self, snapshot_id: str, data: bytes) -> ManifestRecord | SnapshotManifest:
         try:
-            return SnapshotManifest.model_validate_json(data)
+            return parse_manifest(data)
         except ValidationError:
             raise CorruptObjectError(
                 f"manifest of snapshot {snapshot_id} in {self.description} is not a valid "

@@ -21,7 +21,7 @@ import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.app import audit, backup_summary, history, take_backup
-from shared.core.manifest import SnapshotManifest, Trigger
+from shared.core.manifest import AnyManifest, Trigger
 from shared.reports import AUDIT_FORMATS
 from shared.services.snapshots import get_snapshot, get_stored_integration, list_snapshots
 from shared.triggers.context import current_runtime
@@ -53,7 +53,7 @@ def json_response(document: object, status: int = 200, headers: dict | None = No
     )
 
 
-def snapshot_listing_item(manifest: SnapshotManifest) -> dict:
+def snapshot_listing_item(manifest: AnyManifest) -> dict:
     return {
         "snapshotId": manifest.snapshot_id,
         "status": manifest.status.value,

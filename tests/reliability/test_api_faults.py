@@ -22,6 +22,7 @@ from shared.triggers.timer import ScheduledBackupFailed, scheduled_backup
 from tests.functions.conftest import http_request
 from tests.reliability.conftest import assert_manifest_fully_stored, subscription_entry
 from tests.service_fixtures import connxio_client
+from tests.support import whole_snapshot
 
 LIST = r"/v2/integrations"
 TOKEN = r"/oauth/token"
@@ -56,7 +57,7 @@ async def test_429_storm_with_retry_after_is_waited_out_and_the_backup_completes
         simulator.inject(
             Fault("status", status=429, retry_after=7, path=LIST, subscription_id=sid, times=2)
         )
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert manifest.status is SnapshotStatus.COMPLETE
     assert sleeps.waits == [7.0] * 6  # Retry-After honoured as is, twice per subscription
     await assert_manifest_fully_stored(repository, manifest)
@@ -69,7 +70,7 @@ async def test_429_storm_that_outlasts_the_retries_fails_only_that_subscription(
     simulator.inject(
         Fault("status", status=429, retry_after=5, path=LIST, subscription_id=throttled, times=None)
     )
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert manifest.status is SnapshotStatus.PARTIAL
     assert_failed_with(manifest, throttled, "HTTP 429", "gave up after 4 attempts")
     others_complete(manifest, throttled, simulator)
@@ -82,7 +83,7 @@ async def test_passing_gateway_error_is_retried_and_the_backup_completes(
     backup_service, simulator, repository, sleeps, status
 ):
     simulator.inject(Fault("status", status=status, path=LIST, times=2))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert manifest.status is SnapshotStatus.COMPLETE
     assert len(sleeps.waits) == 2
     await assert_manifest_fully_stored(repository, manifest)
@@ -94,7 +95,7 @@ async def test_lasting_gateway_error_fails_that_subscription_with_the_status_as_
 ):
     failing = simulator.subscription_ids[0]
     simulator.inject(Fault("status", status=status, path=LIST, subscription_id=failing, times=None))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert manifest.status is SnapshotStatus.PARTIAL
     assert_failed_with(manifest, failing, f"HTTP {status}", "GET /v2/integrations")
     others_complete(manifest, failing, simulator)
@@ -112,7 +113,7 @@ async def test_slow_answer_past_the_timeout_is_retried_and_the_backup_completes(
         service = BackupService(
             client=client, repository=repository, api_keys=simulator.api_keys, clock=clock
         )
-        manifest = (await service.run(Trigger.CLI)).manifest
+        manifest = await whole_snapshot(service, repository)
     assert manifest.status is SnapshotStatus.COMPLETE
     assert sleeps.waits  # the timed-out request was retried (>= 1: a busy CI box may add one)
     await assert_manifest_fully_stored(repository, manifest)
@@ -128,7 +129,7 @@ async def test_answers_always_slower_than_the_timeout_fail_that_subscription_as_
         service = BackupService(
             client=client, repository=repository, api_keys=simulator.api_keys, clock=clock
         )
-        manifest = (await service.run(Trigger.CLI)).manifest
+        manifest = await whole_snapshot(service, repository)
     assert manifest.status is SnapshotStatus.PARTIAL
     assert_failed_with(
         manifest,
@@ -156,7 +157,7 @@ async def test_one_broken_answer_is_retried_and_the_backup_completes(
     backup_service, simulator, repository, sleeps, kind
 ):
     simulator.inject(Fault(kind, path=LIST, subscription_id=simulator.subscription_ids[0]))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert manifest.status is SnapshotStatus.COMPLETE
     assert len(sleeps.waits) == 1
     await assert_manifest_fully_stored(repository, manifest)
@@ -168,7 +169,7 @@ async def test_lasting_broken_answers_fail_that_subscription_with_the_reason(
 ):
     broken = simulator.subscription_ids[1]
     simulator.inject(Fault(kind, path=LIST, subscription_id=broken, times=None))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert manifest.status is SnapshotStatus.PARTIAL
     assert_failed_with(manifest, broken, BROKEN_ANSWERS[kind], "gave up after 4 attempts")
     others_complete(manifest, broken, simulator)
@@ -180,7 +181,7 @@ async def test_html_error_page_with_status_200_is_never_stored_as_a_config(
 ):
     broken = simulator.subscription_ids[0]
     simulator.inject(Fault("html", status=200, path=LIST, subscription_id=broken, times=None))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert_failed_with(manifest, broken, "HTTP 200", "text/html")
     for digest in await repository.list_object_hashes():
         assert b"<html" not in (await repository.read_object(digest)).lower()
@@ -193,7 +194,7 @@ async def test_failing_token_endpoint_gives_a_failed_snapshot_with_the_reason_an
     backup_service, simulator, repository
 ):
     simulator.inject(Fault("status", status=503, path=TOKEN, times=None))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert manifest.status is SnapshotStatus.FAILED
     for sid in simulator.subscription_ids:
         assert_failed_with(manifest, sid, "token endpoint", "HTTP 503")
@@ -207,7 +208,7 @@ async def test_token_endpoint_refusing_the_client_fails_every_subscription_witho
     backup_service, simulator, repository, sleeps
 ):
     simulator.inject(Fault("status", status=401, path=TOKEN, times=None))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert manifest.status is SnapshotStatus.FAILED
     for sid in simulator.subscription_ids:
         assert_failed_with(manifest, sid, "CONNXIO_CLIENT_ID / CONNXIO_CLIENT_SECRET")
@@ -216,10 +217,10 @@ async def test_token_endpoint_refusing_the_client_fails_every_subscription_witho
 
 
 async def test_token_endpoint_refusal_points_at_the_oauth_client_not_the_api_keys(
-    backup_service, simulator
+    backup_service, simulator, repository
 ):
     simulator.inject(Fault("status", status=401, path=TOKEN, times=None))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     for sid in simulator.subscription_ids:
         reason = assert_failed_with(manifest, sid, "CONNXIO_CLIENT_SECRET")
         assert "CONNXIO_API_KEYS" not in reason  # the keys are fine; the client was refused
@@ -229,7 +230,7 @@ async def test_token_endpoint_failing_once_is_retried_and_the_backup_completes(
     backup_service, simulator, repository, sleeps
 ):
     simulator.inject(Fault("status", status=502, path=TOKEN, times=1))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert manifest.status is SnapshotStatus.COMPLETE
     assert sleeps.waits
     await assert_manifest_fully_stored(repository, manifest)
@@ -257,7 +258,7 @@ async def test_key_revoked_halfway_fails_that_subscription_and_keeps_the_rest(
         clock=clock,
         concurrency=1,
     )
-    manifest = (await service.run(Trigger.CLI, progress=progress)).manifest
+    manifest = await whole_snapshot(service, repository, progress=progress)
     assert done  # the revoke happened mid-run, after the first subscription was stored
     assert manifest.status is SnapshotStatus.PARTIAL
     reason = assert_failed_with(manifest, revoked, "HTTP 401", "API key", "CONNXIO_API_KEYS")
@@ -272,7 +273,7 @@ async def test_key_revoked_between_discovery_and_listing_fails_only_that_subscri
 ):
     revoked = simulator.subscription_ids[2]
     simulator.inject(Fault("status", status=401, path=LIST, subscription_id=revoked, times=None))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert manifest.status is SnapshotStatus.PARTIAL
     assert_failed_with(manifest, revoked, "API key")
     others_complete(manifest, revoked, simulator)
@@ -287,14 +288,16 @@ async def test_after_a_partial_backup_the_next_one_stores_only_what_was_missing(
 ):
     failing = simulator.subscription_ids[0]
     simulator.inject(Fault("status", status=503, path=LIST, subscription_id=failing, times=None))
-    partial = (await backup_service.run(Trigger.CLI)).manifest
+    partial = await whole_snapshot(backup_service, repository)
     assert partial.status is SnapshotStatus.PARTIAL
 
     simulator.clear_faults()
     second = await backup_service.run(Trigger.CLI)
     assert second.manifest.status is SnapshotStatus.COMPLETE
     assert second.objects_written == len(simulator.integrations(failing))
-    await assert_manifest_fully_stored(repository, second.manifest)
+    await assert_manifest_fully_stored(
+        repository, await repository.read_manifest(second.manifest.snapshot_id)
+    )
     assert (await repository.read_manifest(partial.snapshot_id)) == partial  # kept as it was
 
 
@@ -302,7 +305,7 @@ async def test_failing_subscription_discovery_still_backs_up_every_keyed_subscri
     backup_service, simulator, repository
 ):
     simulator.inject(Fault("status", status=502, path=r"/v2/subscriptions", times=None))
-    manifest = (await backup_service.run(Trigger.CLI)).manifest
+    manifest = await whole_snapshot(backup_service, repository)
     assert {s.subscription_id for s in manifest.subscriptions} == set(simulator.subscription_ids)
     assert all(s.status is SubscriptionStatus.COMPLETE for s in manifest.subscriptions)
     assert any("discovery failed" in w and "HTTP 502" in w for w in manifest.warnings)

@@ -417,7 +417,8 @@ def seeded(tmp_path_factory) -> Iterator[SimpleNamespace]:
                 args = SimpleNamespace(store=str(store))
                 runtime = runtime_from_args(args, need_connxio=True)
                 try:
-                    manifest = (await take_backup(runtime, Trigger.CLI)).manifest
+                    outcome = await take_backup(runtime, Trigger.CLI)
+                    manifest = await runtime.repository.read_manifest(outcome.manifest.snapshot_id)
                     plan = await plan_restore(
                         runtime, PlanRequest(snapshot=manifest.snapshot_id, requested_by="test")
                     )

@@ -424,7 +424,7 @@ def seeded(azurite) -> Iterator[SimpleNamespace]:
 
         async def prepare() -> SimpleNamespace:
             outcome = await take_backup(runtime, Trigger.HTTP)
-            manifest = outcome.manifest
+            manifest = await runtime.repository.read_manifest(outcome.manifest.snapshot_id)
             plan = await plan_restore(
                 runtime, PlanRequest(snapshot=manifest.snapshot_id, requested_by="test")
             )

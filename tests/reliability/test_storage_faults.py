@@ -194,7 +194,7 @@ async def test_storage_stopped_mid_backup_leaves_no_manifest_and_the_next_run_re
         assert len(left_over) >= first_count  # the first subscription's objects were stored
 
         again = await service.run(Trigger.CLI)
-        manifest = again.manifest
+        manifest = await repository.read_manifest(again.manifest.snapshot_id)
         assert manifest.status is SnapshotStatus.COMPLETE
         assert subscription_entry(manifest, first).status is SubscriptionStatus.COMPLETE
         await assert_manifest_fully_stored(repository, manifest)

@@ -17,6 +17,7 @@ from shared.errors import NotFoundError
 from shared.services.audit import stored_audit
 from shared.settings import load_settings
 from shared.simulator import Fault, describe_settings
+from shared.store.repository import entry_list_name
 from shared.wiring import Runtime
 from tests.support import edit_first_integration
 
@@ -81,6 +82,20 @@ async def test_every_backup_stores_its_audit_against_the_previous_complete_snaps
     assert audit.from_snapshot_id == first.manifest.snapshot_id
     assert audit.changed_integration_ids() == (edited["id"],)
     assert second.audit == audit
+
+
+async def test_an_unchanged_backup_and_its_audit_read_no_entry_list(simulator, tmp_path, retry):
+    runtime = make_runtime(simulator, tmp_path, retry)
+    await app.take_backup(runtime, Trigger.CLI)
+    repository = runtime.repository
+    for digest in await repository.list_entry_list_hashes():  # reading one would now fail
+        repository.backend.delete(entry_list_name(digest))
+
+    second = await app.take_backup(runtime, Trigger.CLI)
+
+    assert second.audit is not None and not second.audit.has_changes
+    assert second.audit.summary.integrations_unchanged == second.manifest.integration_count()
+    assert await repository.list_entry_list_hashes() == []  # and wrote none
 
 
 async def test_backup_summary_carries_the_audit_counts(simulator, tmp_path, retry):

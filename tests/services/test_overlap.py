@@ -100,7 +100,8 @@ async def test_prune_beside_a_backup_never_deletes_an_object_the_backup_referenc
         return await prune(repository, KEEP_ONE, now=NOW + timedelta(minutes=1))
 
     result, report = await asyncio.gather(backup.run(Trigger.TIMER), delayed_prune())
-    assert orphan.hash in result.manifest.referenced_hashes()
+    whole = await repository.read_manifest(result.manifest.snapshot_id)
+    assert orphan.hash in whole.referenced_hashes()
     await assert_every_reference_is_stored(repository)
     assert await locks.list_locks(repository) == ()
     # Whichever went first, the other one did its work afterwards or left it for next time.
@@ -130,7 +131,7 @@ async def test_prune_in_the_gap_between_a_backups_objects_and_its_manifest_delet
     running = asyncio.create_task(backup.run(Trigger.HTTP, progress=progress))
     await fast_stored.wait()
     report = await prune(repository, KEEP_ONE, now=NOW + timedelta(seconds=1))
-    manifest = (await running).manifest
+    manifest = await repository.read_manifest((await running).manifest.snapshot_id)
 
     assert "http backup" in report.stopped
     assert orphan.hash in manifest.referenced_hashes()

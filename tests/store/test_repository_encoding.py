@@ -18,12 +18,19 @@ from shared.core.manifest import (
     SubscriptionEntry,
     SubscriptionStatus,
     Trigger,
-    manifest_bytes,
+    entry_list_bytes,
+    record_bytes,
+    record_of,
 )
-from shared.errors import CorruptObjectError
+from shared.errors import CorruptObjectError, NotFoundError
 from shared.store import Backend, codec
 from shared.store.blob import content_type_for
-from shared.store.repository import SnapshotRepository, object_name, snapshot_name
+from shared.store.repository import (
+    SnapshotRepository,
+    entry_list_name,
+    object_name,
+    snapshot_name,
+)
 
 CONFIG = {"id": "4f1c", "transactionType": "Order", "secret": {"decryptedValue": "x"}, "n": 1}
 AT = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
@@ -36,7 +43,7 @@ def repository(backend: Backend):
     repository.close()
 
 
-def a_manifest(snapshot_id: str = "20261204T020000Z-000abc", version: int = 2) -> SnapshotManifest:
+def a_manifest(snapshot_id: str = "20261204T020000Z-000abc", version: int = 3) -> SnapshotManifest:
     data = canonical_bytes(CONFIG)
     entry = IntegrationEntry(id="4f1c", label="Order", hash=content_hash(data), size=len(data))
     return SnapshotManifest(
@@ -86,25 +93,97 @@ async def test_a_manifest_is_stored_compressed_and_hashed_over_its_canonical_byt
     returned = await repository.put_manifest(manifest)
 
     assert codec.is_encoded(backend.read(snapshot_name(manifest.snapshot_id)))
-    assert returned == manifest_bytes(manifest)
+    assert returned == record_bytes(record_of(manifest)[0])
     assert await repository.read_manifest_bytes(manifest.snapshot_id) == returned
     assert await repository.read_manifest(manifest.snapshot_id) == manifest
 
 
+async def test_a_manifest_stores_each_subscriptions_entries_as_a_compressed_entry_list(
+    repository, backend
+):
+    manifest = a_manifest()
+
+    await repository.put_manifest(manifest)
+
+    data = entry_list_bytes(manifest.subscriptions[0].integrations)
+    assert codec.decode(backend.read(entry_list_name(content_hash(data)))) == data
+    assert codec.is_encoded(backend.read(entry_list_name(content_hash(data))))
+
+
+async def test_two_manifests_with_the_same_entries_share_one_entry_list(repository):
+    await repository.put_manifest(a_manifest("20261204T020000Z-000abc"))
+    await repository.put_manifest(a_manifest("20261205T020000Z-000abc"))
+
+    assert len(await repository.list_entry_list_hashes()) == 1
+
+
+async def test_a_record_is_read_without_its_entry_lists(repository, backend):
+    manifest = a_manifest()
+    await repository.put_manifest(manifest)
+    (digest,) = await repository.list_entry_list_hashes()
+    backend.delete(entry_list_name(digest))
+
+    stored = await repository.read_record(manifest.snapshot_id)
+
+    assert stored.record.subscriptions[0].entries_sha256 == digest
+    assert stored.record.integration_count() == 1
+    assert stored.inline == {}
+
+
+async def test_a_missing_entry_list_is_named_when_the_whole_manifest_is_read(repository, backend):
+    manifest = a_manifest()
+    await repository.put_manifest(manifest)
+    (digest,) = await repository.list_entry_list_hashes()
+    backend.delete(entry_list_name(digest))
+
+    with pytest.raises(NotFoundError, match=f"entry list {digest}"):
+        await repository.read_manifest(manifest.snapshot_id)
+
+
+async def test_an_entry_list_that_does_not_match_its_hash_is_reported_corrupt(repository, backend):
+    manifest = a_manifest()
+    await repository.put_manifest(manifest)
+    (digest,) = await repository.list_entry_list_hashes()
+    backend.delete(entry_list_name(digest))
+    backend.create(entry_list_name(digest), codec.encode(entry_list_bytes(())))
+
+    with pytest.raises(CorruptObjectError, match="does not match its hash"):
+        await repository.read_manifest(manifest.snapshot_id)
+
+
+def legacy_bytes(manifest: SnapshotManifest) -> bytes:
+    """How formats 1 and 2 stored a manifest: the whole of it as one canonical document."""
+    return canonical_bytes(manifest.model_dump(mode="json"))
+
+
 async def test_a_format_1_manifest_stored_as_plain_json_still_reads(repository, backend):
     old = a_manifest(version=1)
-    backend.create(snapshot_name(old.snapshot_id), manifest_bytes(old))
+    backend.create(snapshot_name(old.snapshot_id), legacy_bytes(old))
 
     read = await repository.read_manifest(old.snapshot_id)
 
     assert read.format_version == 1
     assert read.subscriptions[0].listing_sha256 is None
-    assert await repository.read_manifest_bytes(old.snapshot_id) == manifest_bytes(old)
+    assert await repository.read_manifest_bytes(old.snapshot_id) == legacy_bytes(old)
+
+
+async def test_a_format_2_manifest_reads_as_a_record_with_its_entries_inline(repository, backend):
+    old = a_manifest(version=2)
+    backend.create(snapshot_name(old.snapshot_id), codec.encode(legacy_bytes(old)))
+
+    stored = await repository.read_record(old.snapshot_id)
+
+    (subscription,) = stored.record.subscriptions
+    assert stored.inline == {subscription.entries_sha256: old.subscriptions[0].integrations}
+    assert stored.manifest_hash == content_hash(legacy_bytes(old))
+    assert await repository.list_entry_list_hashes() == []
 
 
 async def test_a_damaged_compressed_manifest_is_reported_corrupt(repository, backend):
     manifest = a_manifest()
-    backend.create(snapshot_name(manifest.snapshot_id), codec.encode(manifest_bytes(manifest))[:20])
+    backend.create(
+        snapshot_name(manifest.snapshot_id), codec.encode(record_bytes(record_of(manifest)[0]))[:20]
+    )
 
     with pytest.raises(CorruptObjectError, match="verify --all"):
         await repository.read_manifest(manifest.snapshot_id)

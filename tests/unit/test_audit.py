@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.core.audit import Audit, build_audit
+from shared.core.audit import Audit, build_audit, lists_to_read
 from shared.core.manifest import (
     IntegrationEntry,
     SnapshotManifest,
@@ -15,6 +15,7 @@ from shared.core.manifest import (
     SubscriptionEntry,
     SubscriptionStatus,
     Trigger,
+    as_record,
 )
 from tests.support import ConfigStore
 
@@ -115,6 +116,44 @@ def test_only_changed_integrations_are_loaded() -> None:
     before, after = store.entry(integration("i2")), store.entry(integration("i2", enabled=False))
     audit_of(store, [subscription("prod", [same, before])], [subscription("prod", [same, after])])
     assert sorted(store.loads) == sorted([before.hash, after.hash])
+
+
+def test_over_records_a_subscription_naming_the_same_entry_list_reads_no_entries() -> None:
+    store = ConfigStore()
+    prod = subscription("prod", [store.entry(integration(f"i{n}")) for n in range(3)])
+    old, _ = as_record(manifest(OLD_ID, T_OLD, prod))
+    new, _ = as_record(manifest(NEW_ID, T_NEW, prod))
+
+    audit = build_audit(old, new, store.load, {}, generated_at=GENERATED)  # no entries given
+
+    assert lists_to_read(old, new) == frozenset()
+    assert (audit.summary.integrations_unchanged, audit.has_changes) == (3, False)
+
+
+def test_over_records_only_the_changed_subscriptions_lists_are_read() -> None:
+    store = ConfigStore()
+    same = subscription("test", [store.entry(integration("t1"))])
+    before = subscription("prod", [store.entry(integration("i1"))])
+    after = subscription("prod", [store.entry(integration("i1", enabled=False))])
+    old, old_lists = as_record(manifest(OLD_ID, T_OLD, before, same))
+    new, new_lists = as_record(manifest(NEW_ID, T_NEW, after, same))
+    needed = lists_to_read(old, new)
+    lists = {**old_lists, **new_lists}
+
+    audit = build_audit(old, new, store.load, {d: lists[d] for d in needed}, generated_at=GENERATED)
+
+    assert needed == {old.subscriptions[0].entries_sha256, new.subscriptions[0].entries_sha256}
+    assert audit.changed_integration_ids() == ("i1",)
+
+
+def test_with_an_integration_filter_every_list_in_scope_is_read() -> None:
+    store = ConfigStore()
+    prod = subscription("prod", [store.entry(integration("i1"))])
+    old, _ = as_record(manifest(OLD_ID, T_OLD, prod))
+
+    assert lists_to_read(old, old, integration_ids=frozenset({"i1"})) == {
+        old.subscriptions[0].entries_sha256
+    }
 
 
 def test_modified_integration_lists_its_field_changes() -> None:

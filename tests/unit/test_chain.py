@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from shared.core.canonical import content_hash
+from shared.core.canonical import canonical_bytes, content_hash
 from shared.core.chain import ChainReport, verify_chain
 from shared.core.manifest import (
+    ManifestRecord,
     SnapshotManifest,
     SnapshotStatus,
     Trigger,
-    manifest_bytes,
     new_snapshot_id,
+    record_bytes,
 )
 
 START = datetime(2026, 12, 1, 2, tzinfo=UTC)
@@ -28,7 +29,7 @@ def build_chain(statuses: list[SnapshotStatus]) -> Entries:
     previous: tuple[str, bytes] | None = None
     for day, status in enumerate(statuses):
         at = START + timedelta(days=day)
-        manifest = SnapshotManifest(
+        manifest = ManifestRecord(
             snapshot_id=new_snapshot_id(at, "abc123"),
             trigger=Trigger.TIMER,
             status=status,
@@ -37,7 +38,7 @@ def build_chain(statuses: list[SnapshotStatus]) -> Entries:
             previous_snapshot_id=previous[0] if previous else None,
             previous_manifest_hash=(content_hash(previous[1]) if previous else None),
         )
-        data = manifest_bytes(manifest)
+        data = record_bytes(manifest)
         entries.append((manifest.snapshot_id, data))
         if status is SnapshotStatus.COMPLETE:
             previous = (manifest.snapshot_id, data)
@@ -50,8 +51,8 @@ def complete_chain(n: int) -> Entries:
 
 def edit(entries: Entries, index: int, **changes: object) -> Entries:
     sid, data = entries[index]
-    changed = SnapshotManifest.model_validate_json(data).model_copy(update=changes)
-    return [*entries[:index], (sid, manifest_bytes(changed)), *entries[index + 1 :]]
+    changed = ManifestRecord.model_validate_json(data).model_copy(update=changes)
+    return [*entries[:index], (sid, record_bytes(changed)), *entries[index + 1 :]]
 
 
 def test_intact_chain_is_ok() -> None:
@@ -170,7 +171,7 @@ def manifest_entry(
     duration: timedelta = timedelta(minutes=5),
 ) -> tuple[str, bytes]:
     """One complete manifest started at ``at`` that names ``previous`` as a backup would."""
-    manifest = SnapshotManifest(
+    manifest = ManifestRecord(
         snapshot_id=new_snapshot_id(at, suffix),
         trigger=Trigger.TIMER,
         status=SnapshotStatus.COMPLETE,
@@ -179,7 +180,7 @@ def manifest_entry(
         previous_snapshot_id=previous[0] if previous else None,
         previous_manifest_hash=content_hash(previous[1]) if previous else None,
     )
-    return manifest.snapshot_id, manifest_bytes(manifest)
+    return manifest.snapshot_id, record_bytes(manifest)
 
 
 def test_overlapping_backups_that_share_a_previous_snapshot_are_not_a_problem() -> None:
@@ -231,3 +232,24 @@ def test_first_backup_starting_the_moment_another_finished_may_record_no_previou
     first = manifest_entry(START, "000001", previous=None, duration=timedelta(seconds=0))
     second = manifest_entry(START + timedelta(seconds=1), "000001", previous=None)
     assert verify_chain([first, second]).ok
+
+
+def legacy_entry(at: datetime, suffix: str) -> tuple[str, bytes]:
+    """A complete manifest as format 2 stored it: the whole manifest, entries inline."""
+    manifest = SnapshotManifest(
+        format_version=2,
+        snapshot_id=new_snapshot_id(at, suffix),
+        trigger=Trigger.TIMER,
+        status=SnapshotStatus.COMPLETE,
+        started_at=at,
+        finished_at=at + timedelta(minutes=5),
+    )
+    return manifest.snapshot_id, canonical_bytes(manifest.model_dump(mode="json"))
+
+
+def test_record_linked_to_a_legacy_format_2_manifest_verifies() -> None:
+    legacy = legacy_entry(START, "000001")
+    record = manifest_entry(START + timedelta(days=1), "000001", previous=legacy)
+    report = verify_chain([legacy, record])
+    assert report.ok, report.problems
+    assert report.verified_links == 1

@@ -6,7 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.core.guard import assess_mass_change, assess_snapshot
+from shared.core.guard import (
+    assess_mass_change,
+    assess_records,
+    assess_snapshot,
+    lists_to_compare,
+)
 from shared.core.manifest import (
     IntegrationEntry,
     SnapshotManifest,
@@ -14,6 +19,7 @@ from shared.core.manifest import (
     SubscriptionEntry,
     SubscriptionStatus,
     Trigger,
+    as_record,
 )
 
 AT = datetime(2026, 12, 4, 2, tzinfo=UTC)
@@ -139,3 +145,21 @@ def test_assess_snapshot_passes_the_threshold_through() -> None:
     current = snapshot(sub(10, changed=3))
     assert assess_snapshot(previous, current, 0.5) == ()
     assert len(assess_snapshot(previous, current, 0.3)) == 1
+
+
+def test_over_records_a_subscription_with_the_same_entry_list_is_not_read() -> None:
+    same, _ = as_record(snapshot(sub(10, sid="sub-same")))
+    assert lists_to_compare(same, same) == frozenset()
+    assert assess_records(same, same, {}) == ()  # needs none of its entries
+
+
+def test_over_records_a_wiped_subscription_trips_the_guard() -> None:
+    before, old_lists = as_record(snapshot(sub(10), sub(10, sid="sub-b")))
+    after, new_lists = as_record(snapshot(sub(0), sub(10, sid="sub-b")))
+    needed = lists_to_compare(before, after)
+    entries = {**old_lists, **new_lists}
+
+    (tripped,) = assess_records(before, after, {d: entries[d] for d in needed})
+
+    assert tripped.subscription_id == "sub-a"
+    assert len(needed) == 2  # sub-b's unchanged list is not among them

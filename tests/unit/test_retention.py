@@ -16,6 +16,7 @@ from shared.core.manifest import (
     SubscriptionStatus,
     Trigger,
     new_snapshot_id,
+    record_of,
 )
 from shared.core.retention import (
     REASON_KEEP_EVERYTHING,
@@ -24,7 +25,7 @@ from shared.core.retention import (
     REASON_WITHIN_GRACE,
     RetentionPolicy,
     plan_retention,
-    unreferenced_objects,
+    unreferenced,
 )
 
 COMPLETE = SubscriptionStatus.COMPLETE
@@ -287,13 +288,25 @@ def test_policy_rejects_negative_or_non_integer_values(bad: dict) -> None:
         RetentionPolicy(**bad)
 
 
-def test_unreferenced_objects_are_those_no_kept_manifest_references() -> None:
+def test_unreferenced_is_what_is_stored_but_not_referenced() -> None:
     kept = [snap(days_ago(1), hashes=("h1", "h2")), snap(days_ago(2), hashes=("h2", "h3"))]
-    assert unreferenced_objects(kept, ["h1", "h2", "h3", "h4", "h5"]) == {"h4", "h5"}
+    referenced = (h for m in kept for h in m.referenced_hashes())
+    assert unreferenced(["h1", "h2", "h3", "h4", "h5"], referenced) == {"h4", "h5"}
 
 
-def test_unreferenced_objects_with_nothing_kept_is_every_object() -> None:
-    assert unreferenced_objects([], iter(["h1", "h2"])) == {"h1", "h2"}
+def test_unreferenced_with_nothing_referenced_is_everything_stored() -> None:
+    assert unreferenced(iter(["h1", "h2"]), []) == {"h1", "h2"}
+
+
+def test_plan_over_records_decides_as_over_whole_manifests() -> None:
+    whole = [
+        snap(days_ago(1), status=SnapshotStatus.FAILED, suffix="00000a"),
+        snap(days_ago(2), hashes=("h1",), suffix="00000b"),
+        snap(days_ago(3), hashes=("h2",), suffix="00000c"),
+    ]
+    records = [record_of(m)[0] for m in whole]
+    rules = policy(keep_last=1)
+    assert plan_retention(records, rules, now=NOW) == plan_retention(whole, rules, now=NOW)
 
 
 @st.composite
