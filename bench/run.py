@@ -181,7 +181,10 @@ class Bench:
         sys.path.insert(0, str(REPO_ROOT))
         from tests.azurite import Azurite  # the test suite's harness: same flags, same binary
 
-        azurite = Azurite(folder)
+        # In memory: with disk persistence Azurite stops answering for 100-200 ms to write its
+        # whole metadata database out, 5 s after any change (measured; bench/README.md), which
+        # lands at random inside runs that take a third of a second. No real store pauses so.
+        azurite = Azurite(folder, in_memory=True)
         azurite.start()
         return azurite
 
