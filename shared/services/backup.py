@@ -2,7 +2,7 @@
 
 Order of work, which is what makes a snapshot trustworthy:
 
-1. at once, and side by side: read the previous snapshot; discover subscriptions
+1. at once, and side by side: read the previous snapshots' records; discover subscriptions
    (``GET /v2/subscriptions``: their names, and listed ones without a key, recorded as skipped);
    and per keyed subscription (a bounded number at once) read its integrations;
 2. as each answer arrives: a subscription whose answer is byte for byte the one a previous
@@ -27,7 +27,8 @@ snapshot until its manifest is written, and first waits for a running prune to f
 never deletes an object that a running backup will reference. The previous snapshot is the
 newest complete one whose id sorts before this run's own, so overlapping backups always name an
 earlier snapshot and the chain stays in time order. A previous manifest that cannot be read is
-passed over (and named in a warning) rather than stopping every backup after it.
+passed over (and named in a warning) rather than stopping every backup after it; so is a
+previous entry list (its configs are offered to the store again, which keeps what it has).
 """
 
 from __future__ import annotations
