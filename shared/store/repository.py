@@ -294,14 +294,10 @@ class SnapshotRepository:
         return StoredRecord(record, content_hash(data), inline)
 
     async def read_manifest(self, snapshot_id: str) -> SnapshotManifest:
-        """The whole manifest: the record with every entry list it names read in."""
+        """The whole manifest: the record with every entry list it names read in (a format 1
+        or 2 manifest holds its entries already)."""
         data = await self.read_manifest_bytes(snapshot_id)
-        return await self.whole_manifest(snapshot_id, self._parse(snapshot_id, data))
-
-    async def whole_manifest(
-        self, snapshot_id: str, parsed: ManifestRecord | SnapshotManifest
-    ) -> SnapshotManifest:
-        """``parsed`` (see ``parse_manifest``) with its entries: a record's lists are read."""
+        parsed = self._parse(snapshot_id, data)
         if isinstance(parsed, SnapshotManifest):
             return parsed
         lists = await self.read_entry_lists(s.entries_sha256 for s in parsed.subscriptions)
