@@ -22,17 +22,16 @@ discovered, which is a configuration matter the backup reports itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from pydantic import BaseModel, ConfigDict
 
 from shared.core.manifest import (
-    IntegrationEntry,
+    EntriesByHash,
     ManifestRecord,
     SnapshotManifest,
     SubscriptionEntry,
     SubscriptionStatus,
     assemble,
+    changed_lists,
 )
 
 DEFAULT_THRESHOLD = 0.2
@@ -170,29 +169,17 @@ def assess_snapshot(
     return tuple(triggered)
 
 
-def _changed_subscriptions(previous: ManifestRecord, current: ManifestRecord) -> dict[str, str]:
-    """By subscription id, the previous entry list of each subscription whose list changed."""
-    before = {s.subscription_id: s.entries_sha256 for s in previous.subscriptions}
-    return {
-        s.subscription_id: before[s.subscription_id]
-        for s in current.subscriptions
-        if s.subscription_id in before and before[s.subscription_id] != s.entries_sha256
-    }
-
-
 def lists_to_compare(previous: ManifestRecord, current: ManifestRecord) -> frozenset[str]:
     """The entry lists ``assess_records`` needs: both sides of every subscription whose list
     changed. A subscription that names the same list as before has the same entries, so it
     cannot trip, and its entries are never read."""
-    changed = _changed_subscriptions(previous, current)
-    now = {s.entries_sha256 for s in current.subscriptions if s.subscription_id in changed}
-    return frozenset(changed.values()) | now
+    return frozenset(d for pair in changed_lists(previous, current).values() for d in pair)
 
 
 def assess_records(
     previous: ManifestRecord | None,
     current: ManifestRecord,
-    entries: Mapping[str, tuple[IntegrationEntry, ...]],
+    entries: EntriesByHash,
     threshold: float = DEFAULT_THRESHOLD,
     *,
     min_affected: int = DEFAULT_MIN_AFFECTED,
@@ -202,7 +189,7 @@ def assess_records(
     Raises ``KeyError`` for a needed list that ``entries`` lacks."""
     if previous is None:
         return ()
-    changed = _changed_subscriptions(previous, current)
+    changed = changed_lists(previous, current)
 
     def only_changed(record: ManifestRecord) -> SnapshotManifest:
         kept = tuple(s for s in record.subscriptions if s.subscription_id in changed)

@@ -274,6 +274,17 @@ def assemble(record: ManifestRecord, entries: EntriesByHash) -> SnapshotManifest
     return SnapshotManifest(**header, subscriptions=subscriptions)
 
 
+def changed_lists(old: ManifestRecord, new: ManifestRecord) -> dict[str, tuple[str, str]]:
+    """By subscription id, ``(old list, new list)`` of every subscription both records name
+    with different entry lists: the only ones whose entries can differ."""
+    before = {s.subscription_id: s.entries_sha256 for s in old.subscriptions}
+    return {
+        s.subscription_id: (before[s.subscription_id], s.entries_sha256)
+        for s in new.subscriptions
+        if s.subscription_id in before and before[s.subscription_id] != s.entries_sha256
+    }
+
+
 def whole_subscription(
     record: SubscriptionRecord, entries: tuple[IntegrationEntry, ...]
 ) -> SubscriptionEntry:

@@ -24,6 +24,7 @@ from shared.core.manifest import (
     SnapshotManifest,
     SubscriptionStatus,
     as_record,
+    changed_lists,
 )
 from shared.errors import CorruptObjectError, NotFoundError
 from shared.store.repository import SnapshotRepository
@@ -42,16 +43,12 @@ def diff_options(ignored_fields: tuple[str, ...] | None) -> DiffOptions:
 def _differing_hashes(old: ManifestRecord, new: ManifestRecord, entries: EntriesByHash) -> set[str]:
     """Hashes of integrations present on both sides of a changed subscription whose content
     differs (the audit compares within a subscription, so only those are diffed)."""
-    before = {s.subscription_id: s.entries_sha256 for s in old.subscriptions}
     needed: set[str] = set()
-    for subscription in new.subscriptions:
-        old_list = before.get(subscription.subscription_id)
-        if old_list is None or old_list not in entries:
-            continue
-        if subscription.entries_sha256 not in entries or old_list == subscription.entries_sha256:
-            continue
+    for old_list, new_list in changed_lists(old, new).values():
+        if old_list not in entries or new_list not in entries:
+            continue  # not compared (a side not backed up), so not read
         old_hashes = {e.id: e.hash for e in entries[old_list]}
-        for entry in entries[subscription.entries_sha256]:
+        for entry in entries[new_list]:
             previous = old_hashes.get(entry.id)
             if previous is not None and previous != entry.hash:
                 needed.update((previous, entry.hash))
