@@ -162,24 +162,36 @@ class SnapshotRepository:
     async def put_document_object(self, document: JsonValue) -> StoredObject:
         return await self.put_object(canonical_bytes(document))
 
-    async def read_object(self, digest: str) -> bytes:
-        """The stored bytes of ``digest``, checked against the hash."""
-        name = object_name(digest)
+    async def _read_addressed(self, name: str, digest: str, what: str) -> bytes:
+        """The canonical bytes stored under content address ``digest`` (at ``name``), checked
+        against the hash; ``what`` names the item in errors ("object <hash>")."""
         try:
             data = await self._run(self._read_decoded, name)
         except ObjectNotFoundError:
-            raise NotFoundError(f"object {digest} is missing from {self.description}") from None
+            raise NotFoundError(
+                f"{what} is missing from {self.description}; "
+                "run `cxbackup verify --all` and restore from another snapshot"
+            ) from None
         except codec.UndecodableError:
             raise CorruptObjectError(
-                f"object {digest} in {self.description} is a damaged gzip stream; "
+                f"{what} in {self.description} is a damaged gzip stream; "
                 "run `cxbackup verify` and restore from another snapshot"
             ) from None
         if content_hash(data) != digest:
             raise CorruptObjectError(
-                f"object {digest} in {self.description} does not match its hash; "
+                f"{what} in {self.description} does not match its hash; "
                 "run `cxbackup verify` and restore from another snapshot"
             )
         return data
+
+    async def _list_addressed(self, prefix: str) -> list[str]:
+        """The hashes stored under a content-addressed ``prefix`` (objects, entry lists)."""
+        names = await self._run(lambda: list(self.backend.list(prefix)))
+        return [n.rsplit("/", 1)[-1].removesuffix(".json") for n in names]
+
+    async def read_object(self, digest: str) -> bytes:
+        """The stored bytes of ``digest``, checked against the hash."""
+        return await self._read_addressed(object_name(digest), digest, f"object {digest}")
 
     async def load_document(self, digest: str) -> JsonValue:
         data = await self.read_object(digest)
@@ -189,8 +201,7 @@ class SnapshotRepository:
             raise CorruptObjectError(f"object {digest} in {self.description} is not JSON") from None
 
     async def list_object_hashes(self) -> list[str]:
-        names = await self._run(lambda: list(self.backend.list(OBJECTS)))
-        return [n.rsplit("/", 1)[-1].removesuffix(".json") for n in names]
+        return await self._list_addressed(OBJECTS)
 
     async def delete_object(self, digest: str) -> None:
         await self._run(self.backend.delete, object_name(digest))
@@ -206,24 +217,14 @@ class SnapshotRepository:
 
     async def read_entry_list(self, digest: str) -> tuple[IntegrationEntry, ...]:
         """The entries stored under ``digest``, checked against the hash."""
-        name = entry_list_name(digest)
-        what = f"entry list {digest} in {self.description}"
-        try:
-            data = await self._run(self._read_decoded, name)
-        except ObjectNotFoundError:
-            raise NotFoundError(
-                f"{what} is missing; run `cxbackup verify --all` and restore from another snapshot"
-            ) from None
-        except codec.UndecodableError:
-            raise CorruptObjectError(
-                f"{what} is a damaged gzip stream; run `cxbackup verify`"
-            ) from None
-        if content_hash(data) != digest:
-            raise CorruptObjectError(f"{what} does not match its hash; run `cxbackup verify`")
+        what = f"entry list {digest}"
+        data = await self._read_addressed(entry_list_name(digest), digest, what)
         try:
             return EntryList.model_validate_json(data).integrations
         except ValidationError:
-            raise CorruptObjectError(f"{what} is not a valid entry list") from None
+            raise CorruptObjectError(
+                f"{what} in {self.description} is not a valid entry list; run `cxbackup verify`"
+            ) from None
 
     async def read_entry_lists(
         self, digests: Iterable[str], known: EntriesByHash | None = None
@@ -238,8 +239,7 @@ class SnapshotRepository:
         return found
 
     async def list_entry_list_hashes(self) -> list[str]:
-        names = await self._run(lambda: list(self.backend.list(ENTRIES)))
-        return [n.rsplit("/", 1)[-1].removesuffix(".json") for n in names]
+        return await self._list_addressed(ENTRIES)
 
     async def entry_list_exists(self, digest: str) -> bool:
         return await self._run(self.backend.exists, entry_list_name(digest))
