@@ -60,8 +60,6 @@ from shared.core.retention import (
     unreferenced,
 )
 from shared.errors import (
-    CorruptObjectError,
-    InvalidNameError,
     NotFoundError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -70,7 +68,12 @@ from shared.errors import (
 )
 from shared.services import locks
 from shared.services.locks import MaintenanceError, RepositoryLock
-from shared.store.repository import SnapshotRepository, entry_list_name, object_name
+from shared.store.repository import (
+    EntryListProblem,
+    SnapshotRepository,
+    entry_list_name,
+    object_name,
+)
 from shared.telemetry import log_event
 
 log = logging.getLogger("cxbackup.prune")
@@ -245,7 +248,7 @@ _ListsRead = dict[str, tuple[IntegrationEntry, ...]]
 
 @dataclass(frozen=True)
 class _UnreadableList:
-    problem: str  # "missing", "damaged", "not a content hash"
+    problem: EntryListProblem
     named_by: tuple[str, ...]  # the snapshots that name it
 
 
@@ -273,26 +276,15 @@ async def _references(
                 naming.setdefault(subscription.entries_sha256, []).append(manifest.snapshot_id)
         else:  # formats 1 and 2 hold their entries inline and name no entry list
             objects |= manifest.referenced_hashes()
-    slots = asyncio.Semaphore(READ_CONCURRENCY)
-
-    async def one(digest: str) -> tuple[str, str | None]:
-        async with slots:
-            try:
-                read[digest] = await repository.read_entry_list(digest)
-            except NotFoundError:
-                return digest, "missing"
-            except CorruptObjectError:
-                return digest, "damaged"
-            except InvalidNameError:  # an edited record can name anything
-                return digest, "not a content hash"
-        return digest, None
-
-    outcomes = await asyncio.gather(*(one(d) for d in sorted(set(naming) - set(read))))
-    unreadable = {
-        digest: _UnreadableList(problem, tuple(sorted(set(naming[digest]))))
-        for digest, problem in outcomes
-        if problem is not None
-    }
+    found = await repository.survey_entry_lists(set(naming) - set(read))
+    unreadable: dict[str, _UnreadableList] = {}
+    for digest, outcome in found.items():
+        if outcome.problem is None:
+            read[digest] = outcome.entries
+        else:
+            unreadable[digest] = _UnreadableList(
+                outcome.problem, tuple(sorted(set(naming[digest])))
+            )
     for digest in naming:
         if digest in read:
             objects.update(entry.hash for entry in read[digest])

@@ -37,15 +37,14 @@ from shared.core.canonical import parse_json
 from shared.core.chain import ChainReport, verify_chain
 from shared.core.manifest import (
     AnyManifest,
-    IntegrationEntry,
     ManifestRecord,
     SnapshotManifest,
     assemble,
     is_snapshot_id,
     parse_manifest,
 )
-from shared.errors import CorruptObjectError, InvalidNameError, NotFoundError
-from shared.store.repository import SnapshotRepository
+from shared.errors import CorruptObjectError, NotFoundError
+from shared.store.repository import EntryListProblem, EntryListRead, SnapshotRepository
 
 VERIFICATION_FORMAT_VERSION = 1
 READ_CONCURRENCY = 32
@@ -214,48 +213,31 @@ def _judge(
 # -- reading entry lists -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _ListRead:
-    """What reading one entry list found: its entries, or why they cannot be had."""
-
-    entries: tuple[IntegrationEntry, ...] = ()
-    problem: str | None = None
+# How a list's problem reads in a finding ("entry list <hash> ...").
+_LIST_PROBLEMS: dict[EntryListProblem, str] = {
+    "missing": "is missing from the store",
+    # Damaged gzip, bytes that do not hash to the address, or not an entry list: the entries
+    # are unknown either way, and the bytes are never quoted.
+    "damaged": "does not match its hash or is not an entry list",
+    "not a content hash": "is not a sha256 content hash",
+}
 
 
 async def _read_lists(
     repository: SnapshotRepository, manifests: Iterable[AnyManifest]
-) -> dict[str, _ListRead]:
-    """Read each entry list the records among ``manifests`` name, once, at most
-    ``READ_CONCURRENCY`` at a time. Legacy manifests name none."""
-    digests = sorted(
-        {
-            subscription.entries_sha256
-            for manifest in manifests
-            if isinstance(manifest, ManifestRecord)
-            for subscription in manifest.subscriptions
-        }
+) -> dict[str, EntryListRead]:
+    """Each entry list the records among ``manifests`` name, read once. Legacy manifests name
+    none."""
+    return await repository.survey_entry_lists(
+        subscription.entries_sha256
+        for manifest in manifests
+        if isinstance(manifest, ManifestRecord)
+        for subscription in manifest.subscriptions
     )
-    slots = asyncio.Semaphore(READ_CONCURRENCY)
-
-    async def one(digest: str) -> _ListRead:
-        async with slots:
-            try:
-                return _ListRead(await repository.read_entry_list(digest))
-            except NotFoundError:
-                return _ListRead(problem="is missing from the store")
-            except CorruptObjectError:
-                # Damaged gzip, bytes that do not hash to the address, or not an entry list:
-                # the entries are unknown either way, and the bytes are never quoted.
-                return _ListRead(problem="does not match its hash or is not an entry list")
-            except InvalidNameError:  # an edited record can name anything
-                return _ListRead(problem="is not a sha256 content hash")
-
-    results = await asyncio.gather(*(one(d) for d in digests))
-    return dict(zip(digests, results, strict=True))
 
 
 def _whole(
-    manifest: AnyManifest, lists: Mapping[str, _ListRead]
+    manifest: AnyManifest, lists: Mapping[str, EntryListRead]
 ) -> tuple[SnapshotManifest, str | None]:
     """The whole manifest, as far as its entry lists could be read (an unreadable list stands
     in as empty), and what is wrong with them: one line per subscription, or None."""
@@ -268,7 +250,7 @@ def _whole(
         # [:64]: a hash is 64 digits; what an edited record names instead is not echoed in full.
         where = f"subscription {subscription.subscription_id}: entry list {digest[:64]}"
         if read.problem is not None:
-            problems.append(f"{where} {read.problem}; its integrations are unknown")
+            problems.append(f"{where} {_LIST_PROBLEMS[read.problem]}; its integrations are unknown")
         elif len(read.entries) != subscription.integration_count:
             problems.append(
                 f"{where} holds {len(read.entries)} integration(s), but the manifest records "

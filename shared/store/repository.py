@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -105,6 +105,17 @@ class StoredRecord:
     # Entry lists a format 1 or 2 manifest held inline, by hash: they are not stored as blobs
     # of their own, so whoever names them in a new record must write them first.
     inline: EntriesByHash = field(default_factory=dict)
+
+
+EntryListProblem = Literal["missing", "damaged", "not a content hash"]
+
+
+@dataclass(frozen=True)
+class EntryListRead:
+    """What reading one entry list found: its entries, or why they cannot be had."""
+
+    entries: tuple[IntegrationEntry, ...] = ()
+    problem: EntryListProblem | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +248,24 @@ class SnapshotRepository:
         found = dict(zip(missing, loaded, strict=True))
         found.update((d, known[d]) for d in wanted if d in known)
         return found
+
+    async def survey_entry_lists(self, digests: Iterable[str]) -> dict[str, EntryListRead]:
+        """Read each of ``digests`` once, reporting instead of raising: a list that is missing,
+        damaged (bad gzip, another hash, not an entry list) or named by something that is not
+        a hash (an edited record can name anything). For verify and prune, which must go on."""
+
+        async def one(digest: str) -> EntryListRead:
+            try:
+                return EntryListRead(await self.read_entry_list(digest))
+            except NotFoundError:
+                return EntryListRead(problem="missing")
+            except CorruptObjectError:
+                return EntryListRead(problem="damaged")
+            except InvalidNameError:
+                return EntryListRead(problem="not a content hash")
+
+        wanted = sorted(set(digests))
+        return dict(zip(wanted, await asyncio.gather(*(one(d) for d in wanted)), strict=True))
 
     async def list_entry_list_hashes(self) -> list[str]:
         return await self._list_addressed(ENTRIES)
