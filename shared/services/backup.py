@@ -386,9 +386,8 @@ class BackupService:
             subscriptions=records,
             note=note,
         )
-        tripped, guard_problems = await self._guard(previous_complete, manifest, run)
+        tripped = await self._guard(previous_complete, manifest, run)
         warnings.extend(run.problems)
-        warnings.extend(guard_problems)
         # The guard marks the snapshot; retention then holds these subscriptions' history
         # until someone acknowledges the change.
         warnings.extend(f"mass change in {a.subscription_id}: {a.reason}" for a in tripped)
@@ -431,22 +430,31 @@ class BackupService:
 
     async def _guard(
         self, previous: StoredRecord | None, current: ManifestRecord, run: _Run
-    ) -> tuple[tuple[MassChangeAssessment, ...], list[str]]:
-        """The mass-change guard over the subscriptions whose entries changed, and a warning
-        for each it could not assess because a previous entry list cannot be read."""
+    ) -> tuple[MassChangeAssessment, ...]:
+        """The mass-change guard over the subscriptions whose entries changed. One whose
+        previous entry list cannot be read is not assessed (and named in a warning)."""
         if previous is None:
-            return (), []
+            return ()
         before = previous.record
-        problems: list[str] = []
-        for digest in sorted(lists_to_compare(before, current) - run.entries.keys()):
-            try:
-                run.entries[digest] = await self._repository.read_entry_list(digest)
-            except (NotFoundError, CorruptObjectError) as error:
-                problems.append(f"the mass-change guard could not compare: {error}")
+        await self._read_lists(
+            lists_to_compare(before, current), run, "the mass-change guard could not compare it"
+        )
         readable = tuple(s for s in before.subscriptions if s.entries_sha256 in run.entries)
         before = before.model_copy(update={"subscriptions": readable})
-        tripped = assess_records(before, current, run.entries, self._mass_change_threshold)
-        return tripped, problems
+        return assess_records(before, current, run.entries, self._mass_change_threshold)
+
+    async def _read_lists(self, digests: Iterable[str], run: _Run, consequence: str) -> None:
+        """Read into ``run.entries`` each of ``digests`` it lacks. One that cannot be read is
+        passed over with a warning that ends in ``consequence``."""
+        lacking = [d for d in digests if d not in run.entries]
+        for digest, outcome in (await self._repository.survey_entry_lists(lacking)).items():
+            if outcome.problem is None:
+                run.entries[digest] = outcome.entries
+            else:
+                run.problems.append(
+                    f"entry list {digest[:64]} in {self._repository.description} is "
+                    f"{outcome.problem} (run `cxbackup verify --all`): {consequence}"
+                )
 
     async def _write_manifest(
         self, manifest: ManifestRecord, *, after: str | None = None
@@ -584,18 +592,10 @@ class BackupService:
 
         A list that cannot be read is left out with a warning: its configs are then written
         again (identical bytes are fine), which costs a little and loses nothing."""
-        found: dict[str, tuple[IntegrationEntry, ...]] = {}
-        for digest in basis.earlier_lists.get(subscription_id, ()):
-            if digest in basis.inline:
-                run.entries[digest] = basis.inline[digest]
-            elif digest not in run.entries:
-                try:
-                    run.entries[digest] = await self._repository.read_entry_list(digest)
-                except (NotFoundError, CorruptObjectError) as error:
-                    run.problems.append(f"{error}; its configs were stored again")
-                    continue
-            found[digest] = run.entries[digest]
-        return found
+        lists = basis.earlier_lists.get(subscription_id, ())
+        run.entries.update((d, basis.inline[d]) for d in lists if d in basis.inline)
+        await self._read_lists(lists, run, "its configs were offered to the store again")
+        return {d: run.entries[d] for d in lists if d in run.entries}
 
     async def _store_entry_list(self, entries: tuple[IntegrationEntry, ...], basis: _Basis) -> str:
         """Store an entry list unless a previous record names it already; returns its hash."""

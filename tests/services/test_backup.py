@@ -141,6 +141,25 @@ async def test_an_unreadable_previous_entry_list_is_a_warning_not_a_failed_backu
     assert (await verify_snapshot(repository, second.manifest.snapshot_id)).ok
 
 
+async def test_a_previous_record_naming_no_hash_is_a_warning_not_a_failed_backup(
+    backup_service, simulator, repository
+):
+    first = await backup_service.run(Trigger.CLI)
+    sid = simulator.subscription_ids[0]
+    edit_first_integration(simulator, sid, "edited by a person")
+    edited = tuple(
+        s.model_copy(update={"entries_sha256": "not-a-hash"}) if s.subscription_id == sid else s
+        for s in first.manifest.subscriptions
+    )
+    repository.backend.delete(snapshot_name(first.manifest.snapshot_id))
+    await repository.put_record(first.manifest.model_copy(update={"subscriptions": edited}))
+
+    second = await backup_service.run(Trigger.CLI)
+
+    assert second.manifest.status is SnapshotStatus.COMPLETE
+    assert any("not-a-hash" in w and "not a content hash" in w for w in second.manifest.warnings)
+
+
 async def test_backup_after_one_change_writes_one_object(backup_service, simulator):
     await backup_service.run(Trigger.CLI)
     sid = simulator.subscription_ids[1]
